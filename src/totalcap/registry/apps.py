@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RegistryConfig(AppConfig):
+    name = "totalcap.registry"
+    label = "registry"
+    verbose_name = "基础信息"
