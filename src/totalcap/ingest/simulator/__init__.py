@@ -1,0 +1,1 @@
+"""The device simulator (``totalcap simulate``): virtual data loggers speaking HJ 212."""

@@ -1,0 +1,183 @@
+"""The gateway's core promises: store, then ack; duplicates once; bad frames answered and counted."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+
+from hj212 import build
+from hj212 import commands as c
+from hj212.values import BEIJING
+from totalcap.ingest.models import LoggerSession, RawFrame
+from totalcap.registry.models import DataLogger
+
+from .conftest import Device, wait_for
+
+
+def water_logger(world: Any) -> DataLogger:
+    return DataLogger.objects.get(outlet__enterprise=world.e_own, outlet__code="DW001")
+
+
+def samples(logger_id: int, kind: str = "r") -> list[tuple[Any, ...]]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pollutant, data_time, value, flag, frame_id FROM monitoring_sample "
+            "WHERE logger_id = %s AND kind = %s ORDER BY data_time, pollutant",
+            [logger_id, kind],
+        )
+        return cur.fetchall()
+
+
+def test_upload_is_stored_then_acked(gateway: Any, tx_world: Any) -> None:
+    logger = water_logger(tx_world)
+    device = Device(gateway.port, logger.mn)
+    at = datetime(2026, 1, 5, 10, 0, 0, tzinfo=BEIJING)
+    frame = device.realtime({"w01018": "35.2", "w00000": "12.5"}, at=at)
+    ack = device.receive()
+    assert ack is not None and ack.cn == "9014" and ack.qn == frame.qn
+    rows = samples(logger.pk)
+    assert [(r[0], r[2]) for r in rows if r[1] == at] == [("w00000", 12.5), ("w01018", 35.2)] or len(
+        rows
+    ) >= 2
+    stored = {r[0]: r for r in rows if r[1] == at}
+    assert str(stored["w01018"][2]) == "35.200000" and stored["w01018"][3] == "N"
+    raw = RawFrame.objects.get(pk=stored["w01018"][4])
+    assert bytes(raw.raw) == build(frame) and raw.status == "ok" and raw.logger_id == logger.pk
+    # the same frame again: stored raw, values once, acked again
+    device.send(frame)
+    assert device.receive().cn == "9014"
+    assert len([r for r in samples(logger.pk) if r[1] == at]) == 2
+    assert RawFrame.objects.filter(logger=logger, qn=frame.qn, direction="i").count() == 2
+    wait_for(lambda: LoggerSession.objects.filter(logger=logger, online=True).exists())
+    device.close()
+
+
+def test_unknown_mn_and_wrong_password(gateway: Any, tx_world: Any) -> None:
+    stranger = Device(gateway.port, "FFFFFFFFFFFFFFFFFFFFFFFF")
+    frame = stranger.realtime({"w01018": "1"})
+    answer = stranger.receive()
+    assert answer is not None and answer.cn == "9011" and answer.cp.plain["QnRtn"] == "4"
+    assert wait_for(lambda: RawFrame.objects.filter(qn=frame.qn, status="unknown_mn").exists())
+    logger = water_logger(tx_world)
+    liar = Device(gateway.port, logger.mn, pw="000000")
+    liar.realtime({"w01018": "1"})
+    answer = liar.receive()
+    assert answer is not None and answer.cn == "9011" and answer.cp.plain["QnRtn"] == "3"
+    stranger.close()
+    liar.close()
+
+
+def test_no_ack_when_flag_a_is_zero(gateway: Any, tx_world: Any) -> None:
+    logger = water_logger(tx_world)
+    device = Device(gateway.port, logger.mn)
+    frame = c.upload_data(device.peer, 2051, datetime(2026, 1, 5, 10, 1, tzinfo=BEIJING),
+                          {"w01018": {"Avg": "3.0", "Cou": "1.5", "Flag": "N"}}, ack=False)  # fmt: skip
+    device.send(frame)
+    assert device.receive(timeout=0.5) is None
+    assert wait_for(lambda: samples(logger.pk, "m"))
+    device.close()
+
+
+def test_bad_frames_close_the_connection(make_gateway: Any, tx_world: Any) -> None:
+    gw = make_gateway(bad_frame_limit=3)
+    logger = water_logger(tx_world)
+    device = Device(gw.port, logger.mn, pw="bad")
+    for _ in range(3):
+        device.realtime({"w01018": "1"})
+    assert wait_for(lambda: device.sock.recv(65536) == b"" if _drain(device) else False, timeout=5)
+
+
+def _drain(device: Device) -> bool:
+    device.sock.settimeout(0.2)
+    try:
+        while True:
+            data = device.sock.recv(65536)
+            if not data:
+                return True
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def test_split_message_is_reassembled(gateway: Any, tx_world: Any) -> None:
+    from hj212 import CP, build_frames, make_frame
+
+    logger = water_logger(tx_world)
+    device = Device(gateway.port, logger.mn)
+    subjects = {
+        f"w{21000 + i}": {"Avg": "2.345", "Min": "1.0", "Max": "3.456", "Cou": "12.5", "Flag": "N"}
+        for i in range(30)
+    }
+    message = make_frame(2061, qn="20260105110000000", st="32", mn=logger.mn, pw="123456", flag=5,
+                         cp=CP.build({"DataTime": "20260105100000"}, subjects))  # fmt: skip
+    packets = build_frames(message)
+    assert len(packets) > 1
+    for packet in packets:
+        device.send(packet)
+    acks = [device.receive() for _ in packets]
+    assert all(a is not None and a.cn == "9014" for a in acks)
+    at = datetime(2026, 1, 5, 10, 0, tzinfo=BEIJING)
+    assert len([r for r in samples(logger.pk, "h") if r[1] == at]) == 30
+    device.close()
+
+
+def test_frame_without_crlf_is_taken_after_a_silence(make_gateway: Any, tx_world: Any) -> None:
+    gw = make_gateway(flush_after=0.2)
+    logger = water_logger(tx_world)
+    device = Device(gw.port, logger.mn)
+    frame = c.upload_data(
+        device.peer, 2011, datetime(2026, 1, 5, 12, 0, tzinfo=BEIJING), {"w01018": {"Rtd": "9"}}
+    )
+    device.send(build(frame)[:-2])
+    ack = device.receive(timeout=3)
+    assert ack is not None and ack.cn == "9014"
+    device.close()
+
+
+def test_takeover_closes_the_old_connection(gateway: Any, tx_world: Any) -> None:
+    logger = water_logger(tx_world)
+    first = Device(gateway.port, logger.mn)
+    first.realtime({"w01018": "1"}, at=datetime.now(BEIJING) - timedelta(seconds=5))
+    assert first.receive() is not None
+    second = Device(gateway.port, logger.mn)
+    second.realtime({"w01018": "2"})
+    assert second.receive() is not None
+    assert wait_for(lambda: _drain(first), timeout=5)
+    second.close()
+
+
+def test_card_swipe_and_valve_report_reach_hooks_and_registry(gateway: Any, tx_world: Any) -> None:
+    import time
+
+    from hj212 import PROFILE_TOTALCAP, Peer
+    from hj212 import totalcap as tc
+    from totalcap.ingest import hooks
+    from totalcap.ingest.models import SiteInfo
+    from totalcap.registry.models import Valve
+
+    logger = water_logger(tx_world)
+    seen: list[hooks.DeviceMessage] = []
+
+    async def collect(batch: hooks.CommittedBatch) -> None:
+        seen.extend(batch.messages)
+
+    hooks.register(collect)
+    try:
+        device = Device(gateway.port, logger.mn)
+        peer = Peer(logger.mn, "123456", "32", PROFILE_TOTALCAP)
+        device.send(tc.card_swipe(peer, "04A1B2C3D4", "20260105080005"))
+        assert device.receive().cn == "9014"
+        device.send(tc.valve_action_report(peer, "20260105090000", 1, 1, 0))
+        assert device.receive().cn == "9014"
+        assert wait_for(lambda: len(seen) >= 2)
+        time.sleep(0.2)
+        device.close()
+    finally:
+        hooks.unregister(collect)
+    swipe = next(m for m in seen if m.cn == "3811")
+    assert swipe.items["CardUid"] == "04A1B2C3D4" and swipe.logger_id == logger.pk
+    assert SiteInfo.objects.filter(logger=logger, source="3811", value="04A1B2C3D4").exists()
+    assert wait_for(lambda: Valve.objects.get(logger=logger).state == "closed")
