@@ -1,0 +1,105 @@
+"""Where total control listens to the gateway: every committed batch of samples is turned into
+consumption within milliseconds (and a crossing of 100 % becomes a close command at once).
+
+Runs inside the gateway process (``totalcap.ingest.hooks``). Only outlets of enterprises with an
+approved plan for the year are under total control; the set is cached for a few seconds so that
+the rest of the traffic costs nothing here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
+logger = logging.getLogger("totalcap.quotas")
+
+_CONTROLLED_TTL = 5.0
+
+
+class _Controlled:
+    """Outlet ids under total control (cached), and each enterprise's consumption source."""
+
+    outlets: frozenset[int] = frozenset()
+    realtime: frozenset[int] = frozenset()  # outlets whose enterprise counts real-time data
+    loaded_at: float = 0.0
+
+
+def _refresh_controlled() -> None:
+    from django.utils import timezone
+
+    from totalcap.quotas.choices import PlanStatus
+    from totalcap.quotas.models import PeriodPlan, QuotaPolicy
+    from totalcap.quotas.services.common import period_of
+    from totalcap.registry.models import Outlet
+
+    year, _month = period_of(timezone.now())
+    enterprises = set(
+        PeriodPlan.objects.filter(
+            status=PlanStatus.APPROVED, year__in=[year - 1, year, year + 1]
+        ).values_list("enterprise_id", flat=True)
+    )
+    outlets = Outlet.objects.filter(enterprise_id__in=enterprises).values_list("pk", "enterprise_id")
+    realtime_enterprises = set(
+        QuotaPolicy.objects.filter(enterprise_id__in=enterprises, consumption_source="realtime").values_list(
+            "enterprise_id", flat=True
+        )
+    )
+    default_realtime = QuotaPolicy.objects.filter(
+        enterprise__isnull=True, consumption_source="realtime"
+    ).exists()
+    own_policy = set(
+        QuotaPolicy.objects.filter(enterprise_id__in=enterprises).values_list("enterprise_id", flat=True)
+    )
+    _Controlled.outlets = frozenset(pk for pk, _e in outlets)
+    _Controlled.realtime = frozenset(
+        pk for pk, e in outlets if e in realtime_enterprises or (default_realtime and e not in own_policy)
+    )
+    _Controlled.loaded_at = time.monotonic()
+
+
+def _consume(rows: list[dict[str, Any]]) -> None:
+    from totalcap.quotas.services.consumption import increments_from_samples, post_increments
+
+    close_old_connections()
+    try:
+        increments = increments_from_samples(rows)
+        if increments:
+            post_increments(increments)
+    finally:
+        close_old_connections()
+
+
+def _controlled_rows(samples: Any) -> list[dict[str, Any]]:
+    if time.monotonic() - _Controlled.loaded_at > _CONTROLLED_TTL:
+        close_old_connections()
+        _refresh_controlled()
+    rows = []
+    for s in samples:
+        if s.outlet_id not in _Controlled.outlets or s.kind not in ("m", "r"):
+            continue
+        wanted = "r" if s.outlet_id in _Controlled.realtime else "m"
+        if s.kind != wanted:
+            continue
+        rows.append(
+            {"logger_id": s.logger_id, "outlet_id": s.outlet_id, "kind": s.kind, "pollutant": s.pollutant,
+             "data_time": s.data_time, "value": s.value, "cou": s.cou}
+        )  # fmt: skip
+    return rows
+
+
+_lock = asyncio.Lock()
+
+
+async def post_consumption(batch: Any) -> None:
+    """The gateway hook: consume the batch's samples of controlled outlets (one at a time, in order)."""
+    if not batch.samples:
+        return
+    async with _lock:
+        rows = await sync_to_async(_controlled_rows, thread_sensitive=True)(batch.samples)
+        if rows:
+            await sync_to_async(_consume, thread_sensitive=True)(rows)

@@ -1,0 +1,308 @@
+"""Real-time consumption: post emission increments to the month's account and act on thresholds.
+
+Increments come from minute data (or real-time data × flow) as they are committed by the gateway,
+and from the hourly accounting, which trues each hour up to its accounted amount. Each increment
+has a key (logger, pollutant, kind, data time), so data that arrive twice are consumed once.
+
+After each posting the month's usage is compared with the enterprise's thresholds (default 80 %
+warning, 90 % red alert, 100 % close). ``alert_level`` on the account remembers the highest level
+reached, so each crossing raises one alarm, not one per frame; a recharge lowers the level, clears
+the alarms above it and reopens a closed valve.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+
+from totalcap.alarms.choices import Severity
+from totalcap.alarms.services import clear_condition, raise_alarm
+from totalcap.quotas import ledger
+from totalcap.quotas.choices import AccountKind, AlertLevel, PlanStatus, TransactionKind
+from totalcap.quotas.models import ZERO, LedgerEntry, PeriodPlan, QuotaAccount
+from totalcap.quotas.services.common import (
+    Usage,
+    emitted_account,
+    monthly_account,
+    period_of,
+    policy_for,
+    usage,
+)
+from totalcap.registry.models import Outlet, Pollutant
+
+logger = logging.getLogger("totalcap.quotas")
+
+ALARM_TYPES = {
+    AlertLevel.WARNING: ("quota_warning", Severity.WARNING, "月度配额已用{pct}%（预警）"),
+    AlertLevel.RED: ("quota_red", Severity.MAJOR, "月度配额已用{pct}%（红色预警）"),
+    AlertLevel.EXHAUSTED: ("quota_exhausted", Severity.CRITICAL, "月度配额已用尽（{pct}%）"),
+}
+
+
+@dataclass(frozen=True)
+class Increment:
+    """An emission (or discharged volume) to consume from an outlet's month."""
+
+    outlet_id: int
+    pollutant: str
+    data_time: dt.datetime
+    amount: Decimal
+    key: str
+    reference: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Crossing:
+    account_id: int
+    old_level: int
+    new_level: int
+    percent: Decimal
+
+
+def _controlled(outlet: Outlet, pollutant: Pollutant, year: int) -> Outlet | bool | None:
+    """Which account dimension an outlet's consumption goes to: the outlet's own plan, else the
+    plant's plan (None); False when the enterprise has no approved plan (not under total control)."""
+    plans = PeriodPlan.objects.filter(
+        enterprise_id=outlet.enterprise_id, pollutant=pollutant, year=year, status=PlanStatus.APPROVED
+    )
+    if plans.filter(outlet=outlet).exists():
+        return outlet
+    if plans.filter(outlet__isnull=True).exists():
+        return None
+    return False
+
+
+def post_increments(increments: Iterable[Increment]) -> list[Crossing]:
+    """Consume increments (idempotent per key) and evaluate the thresholds of the touched accounts."""
+    touched: dict[int, QuotaAccount] = {}
+    cache: dict[tuple[int, str, int], Any] = {}
+    outlets: dict[int, Outlet] = {}
+    pollutants: dict[str, Pollutant] = {}
+    with transaction.atomic():
+        for inc in increments:
+            if inc.amount <= ZERO:
+                continue
+            outlet = outlets.get(inc.outlet_id)
+            if outlet is None:
+                outlet = Outlet.objects.select_related("enterprise", "enterprise__jurisdiction").get(
+                    pk=inc.outlet_id
+                )
+                outlets[inc.outlet_id] = outlet
+            pollutant = pollutants.get(inc.pollutant)
+            if pollutant is None:
+                found = Pollutant.objects.filter(code=inc.pollutant).first()
+                if found is None:
+                    continue
+                pollutant = pollutants[inc.pollutant] = found
+            year, month = period_of(inc.data_time)
+            dim_key = (outlet.pk, pollutant.code, year)
+            if dim_key not in cache:
+                cache[dim_key] = _controlled(outlet, pollutant, year)
+            dimension = cache[dim_key]
+            if dimension is False:
+                continue
+            monthly = monthly_account(outlet.enterprise, pollutant, year, month, dimension or None)
+            emitted = emitted_account(monthly)
+            posted = ledger.post(
+                TransactionKind.CONSUMPTION,
+                inc.key,
+                [(monthly, -inc.amount), (emitted, inc.amount)],
+                memo=f"{outlet.code} {pollutant.name} 排放扣减",
+                occurred_at=inc.data_time,
+                reference={**inc.reference, "outlet": outlet.pk},
+                enterprise=outlet.enterprise,
+            )
+            if posted.created:
+                touched[monthly.pk] = monthly
+        crossings = [c for c in (evaluate(acc) for acc in touched.values()) if c is not None]
+    return crossings
+
+
+def hour_key(moment: dt.datetime) -> str:
+    """The hour a moment falls in, as a stable string (UTC ISO) used to tie postings to hours."""
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+
+
+def hour_posted(outlet: Outlet, pollutant: Pollutant, hour_start: dt.datetime) -> Decimal:
+    """What has been consumed so far for one hour of one outlet (provisional and true-ups)."""
+    key_hour = hour_key(hour_start)
+    total = LedgerEntry.objects.filter(
+        transaction__kind=TransactionKind.CONSUMPTION,
+        transaction__reference__outlet=outlet.pk,
+        transaction__reference__hour=key_hour,
+        transaction__reference__pollutant=pollutant.code,
+        account__kind=AccountKind.EMITTED,
+    ).aggregate(total=Sum("amount"))["total"]
+    return Decimal(total or ZERO)
+
+
+def true_up_hour(
+    outlet: Outlet, pollutant: Pollutant, hour_start: dt.datetime, accounted: Decimal, version: int
+) -> list[Crossing]:
+    """Bring an hour's consumption to its accounted amount (a new accounting version posts only the
+    difference, so a recalculation never counts twice)."""
+    difference = accounted - hour_posted(outlet, pollutant, hour_start)
+    if difference == ZERO:
+        return []
+    year, month = period_of(hour_start)
+    dimension = _controlled(outlet, pollutant, year)
+    if dimension is False or dimension is True:
+        return []
+    with transaction.atomic():
+        monthly = monthly_account(outlet.enterprise, pollutant, year, month, dimension)
+        emitted = emitted_account(monthly)
+        ledger.post(
+            TransactionKind.CONSUMPTION,
+            f"cons-hour:{outlet.pk}:{pollutant.code}:{hour_key(hour_start)}:v{version}",
+            [(monthly, -difference), (emitted, difference)],
+            memo=f"{outlet.code} {pollutant.name} 小时核算校正（第{version}版）",
+            occurred_at=hour_start,
+            reference={
+                "outlet": outlet.pk,
+                "hour": hour_key(hour_start),
+                "pollutant": pollutant.code,
+                "version": version,
+            },
+            enterprise=outlet.enterprise,
+        )
+        crossing = evaluate(monthly)
+    return [crossing] if crossing else []
+
+
+def level_for(use: Usage, warning: Decimal, red: Decimal, close: Decimal) -> int:
+    """The highest threshold level the month's usage has reached (exact comparison)."""
+    if use.reached(close):
+        return AlertLevel.EXHAUSTED
+    if use.reached(red):
+        return AlertLevel.RED
+    if use.reached(warning):
+        return AlertLevel.WARNING
+    return AlertLevel.NONE
+
+
+def evaluate(monthly: QuotaAccount) -> Crossing | None:
+    """Compare the month's usage with the thresholds; act on a change of level (one alarm per
+    crossing; close at exhaustion; clear and reopen after a recharge)."""
+    from totalcap.quotas.services import valves
+
+    with transaction.atomic():
+        emitted = emitted_account(monthly)
+        fresh = ledger.lock([monthly, emitted])
+        acc, sink = fresh[monthly.pk], fresh[emitted.pk]
+        assert acc.enterprise is not None
+        use = usage(acc, sink)
+        policy = policy_for(acc.enterprise)
+        level = level_for(use, policy.warning_pct, policy.red_pct, policy.close_pct)
+        old = acc.alert_level
+        if level == old:
+            return None
+        acc.alert_level = level
+        acc.save(update_fields=["alert_level", "updated_at"])
+        source = f"quotas.account:{acc.pk}"
+        if level > old:
+            for lvl in range(old + 1, level + 1):
+                if lvl == AlertLevel.NONE:
+                    continue
+                type_, severity, title = ALARM_TYPES[AlertLevel(lvl)]
+                raise_alarm(
+                    type=type_,
+                    source=source,
+                    title=title.format(pct=use.percent),
+                    message=(
+                        f"{acc.pollutant.name} {acc.year}年{acc.month}月配额 {use.allowance} {acc.unit}，"
+                        f"已用 {use.used}，剩余 {use.remaining}。"
+                    ),
+                    severity=severity,
+                    enterprise=acc.enterprise,
+                    outlet=acc.outlet,
+                    payload={"percent": str(use.percent), "account": acc.pk, "level": lvl},
+                )
+                valves.on_level_reached(acc, lvl, policy)
+        else:
+            for lvl in range(old, level, -1):
+                if lvl == AlertLevel.NONE:
+                    continue
+                clear_condition(source, ALARM_TYPES[AlertLevel(lvl)][0], "配额已补充")
+            if old == AlertLevel.EXHAUSTED:
+                valves.on_recharged(acc, policy)
+        logger.info("account %s: %s%% used, level %s → %s", acc.pk, use.percent, old, level)
+    return Crossing(acc.pk, old, level, use.percent)
+
+
+def evaluate_enterprise(enterprise_id: int, year: int, month: int) -> list[Crossing]:
+    """Re-evaluate every monthly account of an enterprise (after a loading, transfer or adjustment)."""
+    results = []
+    for acc in QuotaAccount.objects.filter(
+        kind=AccountKind.MONTHLY, enterprise_id=enterprise_id, year=year, month=month
+    ):
+        crossing = evaluate(acc)
+        if crossing:
+            results.append(crossing)
+    return results
+
+
+def increments_from_samples(
+    rows: Iterable[dict[str, Any]], *, realtime_interval_s: int = 30
+) -> list[Increment]:
+    """Turn committed samples into increments.
+
+    ``rows`` are dicts with logger_id, outlet_id, kind ('m' minute or 'r' real-time), pollutant,
+    data_time, value (mean or real-time value), cou (cumulative amount of the interval). Minute
+    data: the flow's ``cou`` is the interval volume (m³); a pollutant's ``cou`` is its amount (kg),
+    else mean concentration (mg/L) × volume × 10⁻³. Real-time data: flow (L/s) × interval (s) × 10⁻³.
+    """
+    by_interval: dict[tuple[int, str, dt.datetime], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for row in rows:
+        if row["kind"] in ("m", "r"):
+            by_interval[(row["logger_id"], row["kind"], row["data_time"])][row["pollutant"]] = row
+    result: list[Increment] = []
+    for (logger_id, kind, data_time), values in by_interval.items():
+        flow = values.get("w00000")
+        if flow is None:
+            continue
+        outlet_id = flow["outlet_id"]
+        if kind == "m":
+            volume = _dec(flow.get("cou"))
+            if volume is None:
+                mean = _dec(flow.get("value"))
+                volume = None if mean is None else mean * 60 / 1000
+        else:
+            rate = _dec(flow.get("value"))
+            volume = None if rate is None else rate * realtime_interval_s / 1000
+        if volume is None or volume <= ZERO:
+            continue
+        base_ref = {"hour": hour_key(data_time), "provisional": True, "logger": logger_id, "kind": kind}
+        result.append(
+            Increment(outlet_id, "w00000", data_time, volume, f"cons:{logger_id}:w00000:{kind}:{data_time.astimezone(dt.UTC).isoformat()}",
+                      {**base_ref, "pollutant": "w00000"})
+        )  # fmt: skip
+        for code, row in values.items():
+            if code == "w00000":
+                continue
+            amount = _dec(row.get("cou")) if kind == "m" else None
+            if amount is None:
+                conc = _dec(row.get("value"))
+                amount = None if conc is None else conc * volume / 1000
+            if amount is not None and amount > ZERO:
+                result.append(
+                    Increment(outlet_id, code, data_time, amount, f"cons:{logger_id}:{code}:{kind}:{data_time.astimezone(dt.UTC).isoformat()}",
+                              {**base_ref, "pollutant": code})
+                )  # fmt: skip
+    return result
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
