@@ -45,10 +45,14 @@ class QuotasConfig(AppConfig):
             "transfer_requested": "申请调剂/转让", "valve_order_requested": "发起阀门指令",
             "valve_order_created": "生成阀门指令", "valve_order_dispatched": "下发阀门指令", "sent": "已下发",
             "accepted": "设备受理", "executed": "设备执行", "confirmed": "现场确认", "timed_out": "超时",
-            "month_settled": "月度结算", "year_settled": "年度结算",
+            "month_settled": "月度结算", "year_settled": "年度结算", "offline_valve_action": "离线阀门动作",
         })  # fmt: skip
 
         from totalcap.ingest import hooks as ingest_hooks
-        from totalcap.quotas.hooks import post_consumption
+        from totalcap.quotas.hooks import post_consumption, true_up_hours
 
         ingest_hooks.register(post_consumption)
+
+        from totalcap.monitoring.services.accounting import register_hour_listener
+
+        register_hour_listener(true_up_hours)

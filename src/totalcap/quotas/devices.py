@@ -68,9 +68,9 @@ def command_status(command_id: int | None) -> CommandStatus | None:
         return None
     return CommandStatus(
         state=str(command.state),
-        detail=str(getattr(command, "error", "") or ""),
-        sent_at=getattr(command, "sent_at", None),
-        finished_at=getattr(command, "finished_at", None),
+        detail=str(command.error or ""),
+        sent_at=command.sent_at,
+        finished_at=command.completed_at,
     )
 
 
@@ -117,18 +117,19 @@ def push_allowance(
     return int(command.pk)
 
 
-def flow_after(outlet: Any, since: dt.datetime) -> tuple[dt.datetime, Decimal] | None:
-    """The first flow value (L/s) the outlet reported after ``since`` (real-time or minute data)."""
+def flow_after(
+    outlet: Any, since: dt.datetime, *, received_after: dt.datetime | None = None
+) -> tuple[dt.datetime, Decimal] | None:
+    """The first flow value (L/s) the outlet measured at or after ``since`` (data time: real-time or
+    minute data), among the values that arrived after ``received_after`` when given."""
     from totalcap.monitoring.models import Sample
 
-    sample = (
-        Sample.objects.filter(
-            outlet_id=outlet.pk, pollutant="w00000", kind__in=["r", "m"], data_time__gt=since
-        )
-        .order_by("data_time")
-        .values_list("data_time", "value")
-        .first()
+    samples = Sample.objects.filter(
+        outlet_id=outlet.pk, pollutant="w00000", kind__in=["r", "m"], data_time__gte=since
     )
+    if received_after is not None:
+        samples = samples.filter(received_at__gt=received_after)
+    sample = samples.order_by("data_time").values_list("data_time", "value").first()
     if sample is None or sample[1] is None:
         return None
     return sample[0], Decimal(sample[1])

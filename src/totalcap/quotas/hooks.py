@@ -1,5 +1,7 @@
 """Where total control listens to the gateway: every committed batch of samples is turned into
-consumption within milliseconds (and a crossing of 100 % becomes a close command at once).
+consumption within milliseconds (and a crossing of 100 % becomes a close command at once); card
+swipes (3811), valve states (3020) and offline valve actions (3813) are handed to
+:mod:`totalcap.quotas.services.device_reports`; the hourly accounting trues hours up.
 
 Runs inside the gateway process (``totalcap.ingest.hooks``). Only outlets of enterprises with an
 approved plan for the year are under total control; the set is cached for a few seconds so that
@@ -92,14 +94,68 @@ def _controlled_rows(samples: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _follow_valves(outlet_ids: set[int]) -> None:
+    """Orders of these outlets' valves waiting for the device or for evidence move on at once."""
+    from totalcap.quotas.services.device_reports import pending_valve_outlets
+    from totalcap.quotas.services.valves import advance_valves
+
+    close_old_connections()
+    try:
+        valve_ids = pending_valve_outlets(outlet_ids)
+        if valve_ids:
+            advance_valves(valve_ids)
+    finally:
+        close_old_connections()
+
+
+def _messages(messages: Any) -> None:
+    from totalcap.quotas.services.device_reports import handle_messages
+
+    close_old_connections()
+    try:
+        handle_messages(messages)
+    finally:
+        close_old_connections()
+
+
+def invalidate() -> None:
+    """Forget the cached set of controlled outlets (the next batch reloads it)."""
+    _Controlled.loaded_at = 0.0
+
+
 _lock = asyncio.Lock()
 
 
 async def post_consumption(batch: Any) -> None:
-    """The gateway hook: consume the batch's samples of controlled outlets (one at a time, in order)."""
-    if not batch.samples:
+    """The gateway hook: the batch's device messages first (a swipe loads the month before the data
+    that follow it are consumed; valve states move orders on), then the samples of controlled
+    outlets are consumed (one batch at a time, in order), then the valve orders of those outlets
+    look for their evidence in the new data."""
+    if not batch.samples and not batch.messages:
         return
     async with _lock:
+        messages = [m for m in batch.messages if m.cn in _MESSAGE_CNS]
+        if messages:
+            await sync_to_async(_messages, thread_sensitive=True)(messages)
+        if not batch.samples:
+            return
         rows = await sync_to_async(_controlled_rows, thread_sensitive=True)(batch.samples)
         if rows:
             await sync_to_async(_consume, thread_sensitive=True)(rows)
+        outlets = {s.outlet_id for s in batch.samples if s.outlet_id in _Controlled.outlets}
+        if outlets:
+            await sync_to_async(_follow_valves, thread_sensitive=True)(outlets)
+
+
+#: Device messages total control acts on: card swipe, offline valve action, site information (valve).
+_MESSAGE_CNS = frozenset(("3811", "3813", "3020"))
+
+
+def true_up_hours(hours: list[Any]) -> None:
+    """Hourly-accounting listener (``monitoring.services.accounting.register_hour_listener``)."""
+    from totalcap.quotas.services.device_reports import true_up_accounted
+
+    try:
+        true_up_accounted(hours)
+    except Exception:
+        logger.exception("true-up of %s accounted hours failed", len(hours))

@@ -63,6 +63,7 @@ class DeviceSpec:
     min_interval: int = 10  # simulated minutes
     realtime: bool = True
     status: bool = True
+    card_uid: str | None = None  # total control: the IC card swiped once per simulated month (3811)
 
 
 class SimClock:
@@ -147,6 +148,8 @@ class VirtualLogger:
         self.valve_open = True
         self.valve_changes: list[tuple[datetime, bool]] = []
         self.allowance: str | None = None
+        self.swiped_months: set[str] = set()
+        self.offline_actions: list[Frame] = []  # 3813 reports waiting for the next connection
         self.params: dict[str, str] = {"i13007": "0.02", "i13008": "1.000", "i13004": "165.0"}
         self.history: dict[str, OrderedDict[str, dict[str, dict[str, str]]]] = {
             k: OrderedDict() for k in "mhd"
@@ -217,8 +220,15 @@ class VirtualLogger:
         restart = c.upload(self.peer, 2081, [("DataTime", format_datetime(self.now())),
                                               ("RestartTime", format_datetime(self.started))], now=self._qn_time())  # fmt: skip
         self._send_frame(restart, record=None)
+        for report in self.offline_actions:
+            self._send_frame(report, {"cn": "3813", "data_time": report.cp.plain.get("DataTime", "")})
+        self.offline_actions.clear()
         if self.status_on:
             self._site_info(self.now())
+        if self.spec.total_control and self.spec.card_uid:
+            month = self.now().strftime("%Y%m")
+            if month not in self.swiped_months:
+                self.swipe_card()
         for pending in sorted(self.unacked.values(), key=lambda u: u.qn):
             pending.attempts += 1
             pending.sent = time.monotonic()
@@ -311,6 +321,35 @@ class VirtualLogger:
             items = {self._legacy.get(code, code): values for code, values in items.items()}
         frame = c.upload_data(self.peer, int(cn), stamp, items, now=self._qn_time())
         self._send_frame(frame, {"cn": cn, "data_time": stamp, "items": items})
+
+    # ------------------------------------------------------------------------------ total control
+
+    def swipe_card(self, uid: str | None = None) -> bool:
+        """Swipe an IC card at the logger (TotalCap CN 3811); False when not connected."""
+        uid = uid or self.spec.card_uid
+        if not uid or not self.spec.total_control or not self.connected.is_set():
+            return False
+        moment = self.now()
+        frame = tc.card_swipe(self.peer, uid, moment, valve_id=1, now=self._qn_time())
+        self._send_frame(frame, {"cn": "3811", "data_time": format_datetime(moment), "card": uid})
+        self.swiped_months.add(moment.strftime("%Y%m"))
+        return True
+
+    def local_valve_action(self, open_valve: bool, source: int = 0) -> None:
+        """Open or close the valve on site (source 0 local, 2 automatic); while offline the action
+        is reported on reconnect (TotalCap CN 3813), online by a 3020 valve state."""
+        moment = self.now()
+        self.valve_open = open_valve
+        self.valve_changes.append((moment, open_valve))
+        self.log.write("valve", mn=self.spec.mn, state="open" if open_valve else "closed", source=source)
+        if self.connected.is_set():
+            self._valve_report(moment)
+        else:
+            self.offline_actions.append(
+                tc.valve_action_report(
+                    self.peer, moment, 1, 0 if open_valve else 1, source, now=self._qn_time()
+                )
+            )
 
     # ------------------------------------------------------------------------------ schedule
 

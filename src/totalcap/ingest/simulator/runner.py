@@ -21,10 +21,14 @@ def registry_specs(
     from totalcap.registry.models import DataLogger
 
     loggers = (
-        DataLogger.objects.filter(status=DeviceStatus.ACTIVE).prefetch_related("pollutants").order_by("pk")
+        DataLogger.objects.filter(status=DeviceStatus.ACTIVE)
+        .select_related("outlet")
+        .prefetch_related("pollutants")
+        .order_by("pk")
     )
     if mns:
         loggers = loggers.filter(mn__in=list(mns))
+    cards = _card_uids()
     specs = []
     for logger in loggers:
         codes = sorted(p.code for p in logger.pollutants.all())
@@ -40,10 +44,25 @@ def registry_specs(
             DeviceSpec(
                 mn=logger.mn, pw=logger.password or "", st=logger.system_code or "32", codes=codes,
                 version=logger.protocol_version, total_control=logger.is_total_control, seed=logger.pk,
+                card_uid=cards.get(logger.outlet.enterprise_id) if logger.is_total_control else None,
                 misbehave=misbehave, **overrides,  # type: ignore[arg-type]
             )
         )  # fmt: skip
     return specs
+
+
+def _card_uids() -> dict[int, str]:
+    """The active IC card of each enterprise (total control), when its UID can go over HJ 212 (hex)."""
+    from totalcap.quotas.choices import CardStatus
+    from totalcap.quotas.models import Card
+
+    uids: dict[int, str] = {}
+    for enterprise_id, uid in Card.objects.filter(status=CardStatus.ACTIVE).values_list(
+        "enterprise_id", "uid"
+    ):
+        if uid and len(uid) <= 32 and all(ch in "0123456789ABCDEFabcdef" for ch in uid):
+            uids.setdefault(enterprise_id, uid)
+    return uids
 
 
 async def run_devices(

@@ -214,8 +214,8 @@ def on_level_reached(account: QuotaAccount, level: int, policy: QuotaPolicy) -> 
         )
         if order is None:
             continue
-        devices.indicate_alarm(valve.logger, level=3, text=_("总量配额已用尽，即将关阀"))
         if grace:
+            devices.indicate_alarm(valve.logger, level=3, text=_("总量配额已用尽，即将关阀"))
             raise_alarm(
                 type="quota_close_pending",
                 source=f"registry.valve:{valve.pk}",
@@ -226,8 +226,13 @@ def on_level_reached(account: QuotaAccount, level: int, policy: QuotaPolicy) -> 
                 outlet=valve.outlet,
             )
         else:
-            pk = order.pk
+            # The close goes to the logger before the sound-and-light indication: a logger
+            # executes one command at a time, so the order decides which one waits.
+            pk, logger_obj = order.pk, valve.logger
             transaction.on_commit(lambda pk=pk: dispatch_due(pk))
+            transaction.on_commit(
+                lambda lg=logger_obj: devices.indicate_alarm(lg, level=3, text=_("总量配额已用尽，阀门关闭"))
+            )
 
 
 def on_recharged(account: QuotaAccount, policy: QuotaPolicy) -> None:
@@ -247,6 +252,16 @@ def on_recharged(account: QuotaAccount, policy: QuotaPolicy) -> None:
             if order is not None:
                 pk = order.pk
                 transaction.on_commit(lambda pk=pk: dispatch_due(pk))
+
+
+def system_close(valve: Valve, account: QuotaAccount | None, reason: str) -> ValveOrder | None:
+    """An automatic close dispatched at once (reconciliation: a valve found open while its month's
+    quota is exhausted); None when a close is already open."""
+    order = _system_order(valve, ValveAction.CLOSE, ValveOrderOrigin.AUTO, reason, account, None)
+    if order is not None:
+        pk = order.pk
+        transaction.on_commit(lambda pk=pk: dispatch_due(pk))
+    return order
 
 
 def dispatch_due(order_id: int | None = None, now: dt.datetime | None = None) -> list[ValveOrder]:
@@ -333,7 +348,14 @@ def confirm_by_evidence(order: ValveOrder, now: dt.datetime | None = None) -> Va
     state_ok = (
         valve.state == wanted and valve.state_reported_at is not None and valve.state_reported_at >= since
     )
-    flow = devices.flow_after(valve.outlet, order.executed_at or since)
+    # The flow evidence is the first flow value the logger measured after it reported the valve
+    # state (its own clock) and that reached the platform after the order was executed (our
+    # clock), so neither a re-sent old record nor a sped-up or drifting logger clock can pass.
+    flow = devices.flow_after(
+        valve.outlet,
+        valve.state_reported_at if state_ok and valve.state_reported_at else since,
+        received_after=order.executed_at or since,
+    )
     flow_ok = flow is not None and (
         (flow[1] <= NO_FLOW) if order.action == ValveAction.CLOSE else flow[1] > NO_FLOW
     )
@@ -358,6 +380,21 @@ def confirm_by_evidence(order: ValveOrder, now: dt.datetime | None = None) -> Va
             detail.append(_("流量数据与阀门动作不符或缺失"))
         return _step(order, "failed", None, reason=_("设备报告已执行，但缺少现场证据：") + "、".join(detail))
     return order
+
+
+def advance_valves(valve_ids: list[int], now: dt.datetime | None = None) -> list[ValveOrder]:
+    """Move the open orders of some valves on at once (after the logger reported their state or
+    sent data): follow the command, look for the evidence. Returns the orders after the step."""
+    now = now or timezone.now()
+    result = []
+    for pending in (
+        ValveOrder.objects.filter(valve_id__in=valve_ids)
+        .exclude(state__in=FINAL_VALVE_STATES)
+        .exclude(state=S.REQUESTED)
+        .order_by("pk")
+    ):
+        result.append(confirm_by_evidence(sync_order(pending), now))
+    return result
 
 
 def advance_all(now: dt.datetime | None = None) -> None:
