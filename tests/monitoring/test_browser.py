@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import browser, page, screenshot  # noqa: F401  (fixtures)
+from tests.e2e.conftest import screenshot
 from tests.monitoring.conftest import at, feed, feed_hours, recompute, water
 
 pytestmark = pytest.mark.e2e
 
 
-def test_outlet_charts_calendar_and_drill_down(live_server: Any, tx_world: Any, page: Any) -> None:  # noqa: F811
+def test_outlet_charts_calendar_and_drill_down(live_server: Any, tx_world: Any, page: Any) -> None:
     outlet = water(tx_world.e_own)
     feed_hours(outlet, "w00000", at(14), [10] * 24)
     feed_hours(outlet, "w01018", at(14), [40] * 10 + [None] + [42] * 13)
