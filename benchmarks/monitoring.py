@@ -19,8 +19,9 @@ It runs in its own database (``bench_monitoring`` on the embedded server, or ``-
 and migrated at the start and dropped at the end (``--keep`` keeps it), so it never touches the
 application or test databases.
 
-Usage: ``python benchmarks/monitoring.py [--quick] [--outlets N] [--explain] [--keep]``
-(``--quick``: 100 outlets, for CI; the full run — 1 000 outlets, 8.6 M minute values and 52.6 M hourly
+Usage: ``python benchmarks/monitoring.py [--quick] [--outlets N] [--months M] [--explain] [--keep]``
+(``--quick``: 10 outlets, 3 months of hourly amounts, one repetition — a smoke run for CI that proves the
+script works, not a measurement; the full run — 1 000 outlets, 8.6 M minute values and 52.6 M hourly
 values — takes about half an hour on two cores.)
 """
 
@@ -191,11 +192,15 @@ def aggregate(ids: list[int], day_start: dt.datetime) -> tuple[float, float, int
     return ctx_s, agg_s, rows
 
 
-def explain(sql: str, params: Any) -> str:
+def explain(sql: str, params: Any, settings: tuple[str, ...] = ()) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of ``sql``, rolled back; ``settings`` are applied with SET LOCAL so
+    they never leak into the measurements that follow."""
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL work_mem = '256MB'")
+        for setting in settings:
+            cur.execute(f"SET LOCAL {setting}")
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
         plan = "\n".join(r[0] for r in cur.fetchall())
         transaction.set_rollback(True)
@@ -238,18 +243,30 @@ def generate_year(ids: list[int], first: dt.date, months: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="100 outlets (CI)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="CI smoke run: 10 outlets, 3 months of hourly data, one repetition",
+    )
     parser.add_argument("--outlets", type=int, default=None)
     parser.add_argument("--database", default="bench_monitoring")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans to stderr")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=None, help="timed repetitions (3; 1 with --quick)")
+    parser.add_argument(
+        "--months",
+        type=int,
+        default=None,
+        help="months of hourly amounts for the totals (12; 3 with --quick)",
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="reuse a database kept with --keep (no generation)"
     )
     parser.add_argument("--skip-year", action="store_true", help="only the minute → hour part")
     args = parser.parse_args()
-    n = args.outlets or (100 if args.quick else 1000)
+    n = args.outlets or (10 if args.quick else 1000)
+    repeat = args.repeat or (1 if args.quick else 3)
+    months = args.months or (3 if args.quick else 12)
 
     setup_django(args.database)
     from django.core.management import call_command
@@ -282,7 +299,7 @@ def main() -> None:
 
         floors, aggs, ctx_times = [], [], []
         floors.append(floor(day_start))  # warm the cache
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             floors.append(floor(day_start))
             ctx_s, agg_s, hour_rows = aggregate(ids, day_start)
             aggs.append(agg_s)
@@ -297,15 +314,18 @@ def main() -> None:
 
         if args.explain:
             log("EXPLAIN floor:\n" + explain(FLOOR_SQL, [day_start, day_start + dt.timedelta(days=1)]))
-            from totalcap.monitoring.services.hours import fast_pass_sql
+            from totalcap.monitoring.services.hours import WHOLE_RANGE_OUTLETS, fast_pass_sql
 
             end = day_start + dt.timedelta(days=1)
-            fast = "CREATE TEMP TABLE bench_fast AS " + fast_pass_sql(["w00000"], by_outlet=len(ids) < 300)
-            with connection.cursor() as cur:
-                cur.execute("SET enable_mergejoin = off")
-                cur.execute("SET enable_nestloop = off")
+            # the statement and the planner settings of hours.fast_pass, as compute_hours runs it
+            fast = "CREATE TEMP TABLE bench_fast AS " + fast_pass_sql(
+                ["w00000"], by_outlet=len(ids) < WHOLE_RANGE_OUTLETS
+            )
             params = {"ids": ids, "start": day_start, "end": end, "flows": ["w00000"]}
-            log("EXPLAIN fast pass:\n" + explain(fast, params))
+            log(
+                "EXPLAIN hourly aggregation (fast pass):\n"
+                + explain(fast, params, ("enable_mergejoin = off", "enable_nestloop = off"))
+            )
 
         result: dict[str, Any] = {
             "benchmark": "monitoring",
@@ -324,7 +344,7 @@ def main() -> None:
             print(json.dumps(result), flush=True)
             return
         # --- a year of hourly amounts → monthly totals ----------------------------------------------
-        first = add_months(today.replace(day=1), -12)
+        first = add_months(today.replace(day=1), -months)
         if args.reuse:
             with connection.cursor() as cur:
                 cur.execute(
@@ -333,14 +353,14 @@ def main() -> None:
                 )
                 year_rows = int(cur.fetchone()[0])
         else:
-            log(f"generating a year of hourly amounts for {n} outlets × 6 pollutants")
-            _gen_s, year_rows = timed(lambda: generate_year(ids, first, 12))
+            log(f"generating {months} months of hourly amounts for {n} outlets × 6 pollutants")
+            _gen_s, year_rows = timed(lambda: generate_year(ids, first, months))
         from totalcap.monitoring.services import accounting, totals
 
         days = [
             (o, first + dt.timedelta(days=d))
             for o in ids
-            for d in range((add_months(first, 12) - first).days)
+            for d in range((add_months(first, months) - first).days)
         ]
         log(f"building day/month/year totals ({len(days):,} outlet-days)")
         from django.db import transaction
@@ -353,9 +373,9 @@ def main() -> None:
 
         rollup_s, changed = timed(rollup)
         log(f"  {changed:,} totals in {rollup_s:.1f} s")
-        last = add_months(first, 11)
+        last = add_months(first, months - 1)
         monthly = []
-        for _ in range(args.repeat + 1):
+        for _ in range(repeat + 1):
             elapsed, rows = timed(lambda: accounting.monthly_totals(ids, first, last))
             monthly.append(elapsed)
         monthly_rows = len(rows)
@@ -365,7 +385,7 @@ def main() -> None:
         with connection.cursor() as cur:
             cur.execute("SET work_mem = '256MB'")
             month_floor_s, _ = timed(
-                lambda: cur.execute(month_floor_sql, [bound(first), bound(add_months(first, 12))])
+                lambda: cur.execute(month_floor_sql, [bound(first), bound(add_months(first, months))])
             )
         if args.explain:
             log("EXPLAIN monthly totals:\n" + explain(
@@ -377,6 +397,7 @@ def main() -> None:
 
         result.update(
             {
+                "months": months,
                 "hourly_values": year_rows,
                 "rollup_s": round(rollup_s, 1),
                 "monthly_totals_rows": monthly_rows,
