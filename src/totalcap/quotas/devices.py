@@ -100,6 +100,7 @@ def push_allowance(
         return None
     from totalcap.ingest.services import send_command
 
+    allowance = max(allowance, Decimal(0))  # an overrun month: nothing left for the logger
     command = send_command(
         "quotas",
         data_logger,
@@ -115,6 +116,42 @@ def push_allowance(
         dedupe_key=f"allowance:{data_logger.pk}:{period}:{pollutant}:{allowance}",
     )
     return int(command.pk)
+
+
+@dataclass(frozen=True)
+class ValveReport:
+    """A valve state the logger reported: ``observed_at`` by the logger's clock, ``received_at`` by
+    the platform's."""
+
+    state: str  # registry ValveState value
+    observed_at: dt.datetime
+    received_at: dt.datetime
+
+
+_I32101 = {"0": "open", "1": "closed", "2": "moving", "3": "fault"}
+
+
+def valve_report_after(valve: Any, since: dt.datetime) -> ValveReport | None:
+    """The latest valve state the logger reported (3020 ``i32101`` or a 3813 offline action) that
+    reached the platform at or after ``since``. Arrival time, not the logger's clock, decides, so
+    a logger whose clock runs behind (or a simulator replaying the past) is judged fairly."""
+    from totalcap.ingest.models import SiteInfo
+
+    code = f"valve{valve_number(valve.code)}"
+    row = (
+        SiteInfo.objects.filter(logger_id=valve.logger_id, code__in=["i32101", code], received_at__gte=since)
+        .order_by("-received_at", "-observed_at")
+        .values_list("code", "value", "observed_at", "received_at")
+        .first()
+    )
+    if row is None:
+        return None
+    name, value, observed_at, received_at = row
+    if name == "i32101":
+        state = _I32101.get(str(value).strip(), "unknown")
+    else:
+        state = "closed" if str(value).startswith("closed") else "open"
+    return ValveReport(state, observed_at, received_at)
 
 
 def flow_after(

@@ -129,6 +129,9 @@ def _close_again(valve: Valve, account: QuotaAccount, why: str) -> ValveOrder | 
     """The quota is exhausted but the valve is open: a new automatic close (dispatched at once)."""
     from totalcap.quotas.services import valves
 
+    for executed in _open_orders(valve).filter(action=ValveAction.CLOSE, state=ValveOrderState.EXECUTED):
+        # the logger said it closed, and now reports the valve open: that close did not hold
+        valves.fail(executed, _("设备报告已关阀，但随后上报阀门开启"))
     if _open_orders(valve).filter(action=ValveAction.CLOSE).exists():
         return None  # a close is already on its way
     if _open_orders(valve).filter(action=ValveAction.OPEN).exists():
@@ -150,7 +153,9 @@ def valve_state_reported(
         return None
     valve: Valve = Valve.objects.select_related("outlet", "logger").get(pk=reported.pk)
     valves.advance_valves([valve.pk])
-    if valve.state == ValveState.OPEN:
+    # Act on what the logger says now (the stored state ignores reports older than the last one,
+    # e.g. from a logger whose clock was set back): open while the quota is exhausted → close.
+    if state is not None and _STATE_NAMES.get(state) == ValveState.OPEN:
         for account in _exhausted_accounts(valve, at):
             order = _close_again(valve, account, _("配额用尽期间阀门处于开启状态，重新关阀"))
             if order is not None:

@@ -146,6 +146,11 @@ def cancel(actor: Any, order: ValveOrder, reason: str) -> ValveOrder:
     return _step(order, "cancel", actor, reason=reason)
 
 
+def fail(order: ValveOrder, reason: str) -> ValveOrder:
+    """The system gives up on an order (e.g. an executed close whose valve is reported open again)."""
+    return _step(order, "failed", None, reason=reason)
+
+
 def _system_order(
     valve: Valve,
     action: str,
@@ -345,15 +350,15 @@ def confirm_by_evidence(order: ValveOrder, now: dt.datetime | None = None) -> Va
     valve = Valve.objects.get(pk=order.valve_id)
     since = order.sent_at or order.executed_at or order.created_at
     wanted = ValveState.CLOSED if order.action == ValveAction.CLOSE else ValveState.OPEN
-    state_ok = (
-        valve.state == wanted and valve.state_reported_at is not None and valve.state_reported_at >= since
-    )
-    # The flow evidence is the first flow value the logger measured after it reported the valve
-    # state (its own clock) and that reached the platform after the order was executed (our
-    # clock), so neither a re-sent old record nor a sped-up or drifting logger clock can pass.
+    # The state must have been reported after the order was sent (platform clock: when the report
+    # arrived), and the flow evidence is the first flow value the logger measured at or after that
+    # report (its own clock) that reached the platform after the order was executed — so neither
+    # a re-sent old record nor a logger clock running ahead or behind can confirm an order.
+    report = devices.valve_report_after(valve, since)
+    state_ok = report is not None and report.state == wanted
     flow = devices.flow_after(
         valve.outlet,
-        valve.state_reported_at if state_ok and valve.state_reported_at else since,
+        report.observed_at if report is not None and state_ok else since,
         received_after=order.executed_at or since,
     )
     flow_ok = flow is not None and (
@@ -361,9 +366,11 @@ def confirm_by_evidence(order: ValveOrder, now: dt.datetime | None = None) -> Va
     )
     if state_ok and flow_ok:
         assert flow is not None
+        assert report is not None
         evidence = {
-            "valve_state": valve.state,
-            "state_reported_at": valve.state_reported_at.isoformat() if valve.state_reported_at else None,
+            "valve_state": report.state,
+            "state_reported_at": report.observed_at.isoformat(),
+            "state_received_at": report.received_at.isoformat(),
             "flow_time": flow[0].isoformat(),
             "flow_l_per_s": str(flow[1]),
         }
@@ -382,28 +389,38 @@ def confirm_by_evidence(order: ValveOrder, now: dt.datetime | None = None) -> Va
     return order
 
 
+def _advance_one(order_id: int, now: dt.datetime) -> ValveOrder:
+    """Follow one order's command and look for its evidence, holding the order's row lock (the
+    gateway hook and the periodic sweep may look at the same order at the same time)."""
+    with transaction.atomic():
+        order: ValveOrder = ValveOrder.objects.select_for_update().get(pk=order_id)
+        return confirm_by_evidence(sync_order(order), now)
+
+
 def advance_valves(valve_ids: list[int], now: dt.datetime | None = None) -> list[ValveOrder]:
     """Move the open orders of some valves on at once (after the logger reported their state or
     sent data): follow the command, look for the evidence. Returns the orders after the step."""
     now = now or timezone.now()
-    result = []
-    for pending in (
+    pending = (
         ValveOrder.objects.filter(valve_id__in=valve_ids)
         .exclude(state__in=FINAL_VALVE_STATES)
         .exclude(state=S.REQUESTED)
         .order_by("pk")
-    ):
-        result.append(confirm_by_evidence(sync_order(pending), now))
-    return result
+        .values_list("pk", flat=True)
+    )
+    return [_advance_one(pk, now) for pk in list(pending)]
 
 
 def advance_all(now: dt.datetime | None = None) -> None:
     """Periodic sweep: dispatch due orders, follow commands, look for evidence, expire stale orders."""
     now = now or timezone.now()
     dispatch_due(now=now)
-    for pending in (
-        ValveOrder.objects.exclude(state__in=FINAL_VALVE_STATES).exclude(state=S.REQUESTED).order_by("pk")
+    for pk in list(
+        ValveOrder.objects.exclude(state__in=FINAL_VALVE_STATES)
+        .exclude(state=S.REQUESTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     ):
-        confirm_by_evidence(sync_order(pending), now)
+        _advance_one(pk, now)
     for order in ValveOrder.objects.filter(state__in=[S.REQUESTED, S.APPROVED], expires_at__lte=now):
         _step(order, "expired", None, reason=_("超过有效期仍未执行"))

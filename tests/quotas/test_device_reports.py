@@ -1,0 +1,137 @@
+"""Device messages and accounted hours as the gateway hook and the accounting listener hand them
+to total control: 3811 swipes, 3020 valve states, 3813 offline actions, hourly true-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from hj212.values import format_datetime
+from tests.quotas.factory import MONTH, YEAR, moment, setup_quota, swipe
+from totalcap.alarms.models import Alarm
+from totalcap.base.models import DomainEvent
+from totalcap.monitoring.services.accounting import AccountedHour
+from totalcap.quotas.choices import AlertLevel, SwipeOutcome, ValveAction, ValveOrderState
+from totalcap.quotas.models import CardSwipe, QuotaPolicy, ValveOrder
+from totalcap.quotas.services import cards, device_reports
+from totalcap.quotas.services.common import monthly_account, usage
+from totalcap.quotas.services.consumption import Increment, post_increments
+from totalcap.registry.choices import ValveState
+from totalcap.registry.models import Valve
+
+
+def _exhaust(q: Any) -> None:
+    outlet = q.logger.outlet
+    post_increments([Increment(outlet.pk, "w00000", moment(day=2), Decimal("10000.5"), "test:exhaust", {})])
+
+
+def test_hj212_swipe_loads_once_and_a_resent_frame_is_handled_once(world: Any) -> None:
+    q = setup_quota(world.e_own)
+    now = timezone.now()
+    items = {"CardUid": q.card.uid.lower(), "SwipeTime": format_datetime(now), "ValveId": "1"}
+    first = device_reports.swipe_reported(q.logger.pk, items, now)
+    again = device_reports.swipe_reported(q.logger.pk, items, now)  # the same frame re-sent
+    assert first is not None and first.outcome == SwipeOutcome.LOADED and first.channel == "hj212"
+    assert again == first and CardSwipe.objects.filter(logger=q.logger).count() == 1
+    later = {**items, "SwipeTime": format_datetime(now + dt.timedelta(minutes=5))}
+    second = device_reports.swipe_reported(q.logger.pk, later, now)
+    assert second is not None and second.outcome == SwipeOutcome.ALREADY_LOADED
+    assert usage(q.monthly()).allowance == Decimal("10000")
+
+
+def test_hj212_swipe_of_a_revoked_card_is_refused_with_an_alarm(world: Any) -> None:
+    q = setup_quota(world.e_own)
+    cards.card_action(world.user("county"), q.card, "revoke")
+    now = timezone.now()
+    record = device_reports.swipe_reported(
+        q.logger.pk, {"CardUid": q.card.uid, "SwipeTime": format_datetime(now)}, now
+    )
+    assert record is not None and record.outcome == SwipeOutcome.REFUSED_INACTIVE
+    assert Alarm.objects.filter(type="card_refused", enterprise=q.enterprise).count() == 1
+    assert q.monthly().balance == Decimal("0")
+
+
+def test_valve_reported_open_while_exhausted_is_closed_again(world: Any) -> None:
+    q = setup_quota(world.e_own)
+    QuotaPolicy.objects.create(enterprise=q.enterprise, close_grace_minutes=0)
+    swipe(q)
+    _exhaust(q)
+    valve = Valve.objects.get(logger=q.logger)
+    first = ValveOrder.objects.get(valve=valve, action=ValveAction.CLOSE)
+    # The logger said it executed the close, and later reports the valve open.
+    ValveOrder.objects.filter(pk=first.pk).update(state=ValveOrderState.EXECUTED, executed_at=timezone.now())
+    device_reports.valve_state_reported(q.logger.pk, 1, 0, timezone.now())
+    first.refresh_from_db()
+    assert first.state == ValveOrderState.FAILED and "随后上报阀门开启" in first.failure
+    again = ValveOrder.objects.exclude(pk=first.pk).get(valve=valve, action=ValveAction.CLOSE)
+    assert again.state == ValveOrderState.APPROVED and again.origin == "auto"
+    assert (
+        Alarm.objects.filter(type="valve_open_while_exhausted", source=f"registry.valve:{valve.pk}").count()
+        == 1
+    )
+    # Reported open again while that close is on its way: nothing new.
+    device_reports.valve_state_reported(q.logger.pk, 1, 0, timezone.now() + dt.timedelta(seconds=1))
+    assert ValveOrder.objects.filter(valve=valve, action=ValveAction.CLOSE).count() == 2
+    assert Valve.objects.get(pk=valve.pk).state == ValveState.OPEN
+
+
+def test_offline_actions_are_recorded_once_and_reconciled(world: Any) -> None:
+    q = setup_quota(world.e_own)
+    swipe(q)
+    valve = Valve.objects.get(logger=q.logger)
+    at = moment(day=3, hour=4)
+    closed = {"DataTime": format_datetime(at), "ValveId": "1", "Action": "1", "Source": "2"}
+    device_reports.offline_action_reported(q.logger.pk, closed, timezone.now(), frame_id=11)
+    device_reports.offline_action_reported(q.logger.pk, closed, timezone.now(), frame_id=12)  # re-sent
+    events = DomainEvent.objects.filter(
+        object_type="registry.valve", object_id=str(valve.pk), action="offline_valve_action"
+    )
+    assert events.count() == 1 and events.get().payload["source"] == 2
+    assert Valve.objects.get(pk=valve.pk).state == ValveState.CLOSED
+    # The quota was not exhausted: the logger's own close disagrees with the ledger.
+    assert Alarm.objects.filter(type="valve_closed_offline", source=f"registry.valve:{valve.pk}").count() == 1
+
+    _exhaust(q)
+    assert monthly_account(q.enterprise, q.pollutant, YEAR, MONTH).alert_level == AlertLevel.EXHAUSTED
+    ValveOrder.objects.filter(valve=valve).update(state=ValveOrderState.CONFIRMED)
+    opened = {
+        "DataTime": format_datetime(at + dt.timedelta(hours=1)),
+        "ValveId": "1",
+        "Action": "0",
+        "Source": "0",
+    }
+    device_reports.offline_action_reported(q.logger.pk, opened, timezone.now(), frame_id=13)
+    assert Valve.objects.get(pk=valve.pk).state == ValveState.OPEN
+    reclose = ValveOrder.objects.get(valve=valve, state=ValveOrderState.APPROVED)
+    assert reclose.action == ValveAction.CLOSE and "离线期间阀门被开启" in reclose.reason
+    alarm = Alarm.objects.get(type="valve_open_while_exhausted")
+    assert "现场手动操作" in alarm.message and events.count() == 2
+
+
+def test_accounted_hours_true_up_the_month_by_their_difference(world: Any) -> None:
+    q = setup_quota(world.e_own, code="w01018", annual=Decimal("1200"))
+    swipe(q)
+    outlet = q.logger.outlet
+    hour = moment(day=4, hour=9)
+
+    def accounted(version: int, kg: str) -> AccountedHour:
+        return AccountedHour(
+            version, outlet.pk, "w01018", hour, version, Decimal(kg), Decimal(kg), "auto_valid"
+        )
+
+    assert device_reports.true_up_accounted([accounted(1, "5")]) == 1
+    assert usage(q.monthly()).used == Decimal("5")
+    device_reports.true_up_accounted([accounted(2, "7")])  # a recalculation posts only +2
+    device_reports.true_up_accounted([accounted(2, "7")])  # the same version again: nothing
+    assert usage(q.monthly()).used == Decimal("7")
+    # an outlet of an enterprise without an approved plan is not under total control
+    other = world.e_other.outlets.first()
+    assert (
+        device_reports.true_up_accounted(
+            [AccountedHour(9, other.pk, "w01018", hour, 1, Decimal("3"), Decimal("3"), "auto_valid")]
+        )
+        == 0
+    )
