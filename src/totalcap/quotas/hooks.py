@@ -70,8 +70,8 @@ def _consume(rows: list[dict[str, Any]]) -> None:
     close_old_connections()
     try:
         increments = increments_from_samples(rows)
-        if increments:
-            post_increments(increments)
+        if increments and post_increments(increments):
+            _Waiting.loaded_at = 0.0  # a crossing may have created a valve order
     finally:
         close_old_connections()
 
@@ -94,14 +94,34 @@ def _controlled_rows(samples: Any) -> list[dict[str, Any]]:
     return rows
 
 
+class _Waiting:
+    """Outlet ids whose valves have orders waiting for the device or for evidence (cached for a
+    second, dropped whenever this process may have created an order), so that data of the other
+    outlets cost nothing here."""
+
+    outlets: frozenset[int] = frozenset()
+    loaded_at: float = 0.0
+
+
+_WAITING_TTL = 1.0
+
+
+def _waiting_stale() -> bool:
+    return time.monotonic() - _Waiting.loaded_at > _WAITING_TTL
+
+
 def _follow_valves(outlet_ids: set[int]) -> None:
     """Orders of these outlets' valves waiting for the device or for evidence move on at once."""
-    from totalcap.quotas.services.device_reports import pending_valve_outlets
+    from totalcap.quotas.services.device_reports import pending_valve_outlets, waiting_outlets
     from totalcap.quotas.services.valves import advance_valves
 
     close_old_connections()
     try:
-        valve_ids = pending_valve_outlets(outlet_ids)
+        if _waiting_stale():
+            _Waiting.outlets = frozenset(waiting_outlets())
+            _Waiting.loaded_at = time.monotonic()
+        wanted = outlet_ids & _Waiting.outlets
+        valve_ids = pending_valve_outlets(wanted) if wanted else []
         if valve_ids:
             advance_valves(valve_ids)
     finally:
@@ -114,6 +134,7 @@ def _messages(messages: Any) -> None:
     close_old_connections()
     try:
         handle_messages(messages)
+        _Waiting.loaded_at = 0.0  # a swipe or a valve report may have created or moved an order
     finally:
         close_old_connections()
 
@@ -143,7 +164,7 @@ async def post_consumption(batch: Any) -> None:
         if rows:
             await sync_to_async(_consume, thread_sensitive=True)(rows)
         outlets = {s.outlet_id for s in batch.samples if s.outlet_id in _Controlled.outlets}
-        if outlets:
+        if outlets and (_waiting_stale() or outlets & _Waiting.outlets):
             await sync_to_async(_follow_valves, thread_sensitive=True)(outlets)
 
 

@@ -304,16 +304,19 @@ def true_up_accounted(hours: Iterable[Any]) -> int:
     return done
 
 
+#: Order states that wait for the device (dispatch, command answers) or for physical evidence.
+WAITING = [ValveOrderState.APPROVED, ValveOrderState.SENT, ValveOrderState.ACCEPTED, ValveOrderState.EXECUTED]
+
+
 def pending_valve_outlets(outlet_ids: Iterable[int]) -> list[int]:
     """Valves of these outlets with orders that wait for the device or for evidence."""
-    waiting = [
-        ValveOrderState.APPROVED,
-        ValveOrderState.SENT,
-        ValveOrderState.ACCEPTED,
-        ValveOrderState.EXECUTED,
-    ]
     return list(
-        ValveOrder.objects.filter(valve__outlet_id__in=list(outlet_ids), state__in=waiting)
+        ValveOrder.objects.filter(valve__outlet_id__in=list(outlet_ids), state__in=WAITING)
         .values_list("valve_id", flat=True)
         .distinct()
     )
+
+
+def waiting_outlets() -> set[int]:
+    """Outlets whose valves have orders waiting for the device or for evidence."""
+    return set(ValveOrder.objects.filter(state__in=WAITING).values_list("valve__outlet_id", flat=True))
