@@ -139,6 +139,12 @@ class GatewayProcess:
             "TOTALCAP_GATEWAY_SESSION_FLUSH_INTERVAL": "0.5",
             **env,
         }
+        external = os.environ.get("TOTALCAP_TEST_DATABASE_URL")
+        if external:  # the suite runs on an external server: the child must use the same test database
+            from urllib.parse import urlsplit, urlunsplit
+
+            parts = urlsplit(external)
+            self.env["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
         self.process: subprocess.Popen[bytes] | None = None
         self.metrics_port = free_port()
         self.log = ROOT / "var" / f"test-gateway-{port}.log"
@@ -146,9 +152,9 @@ class GatewayProcess:
     def start(self) -> GatewayProcess:
         args = [sys.executable, "-m", "totalcap", "gateway", "--host", "127.0.0.1", "--port", str(self.port),
                 "--metrics-port", str(self.metrics_port), "--name", f"proc-{self.port}", "--no-backfill"]  # fmt: skip
-        self.process = subprocess.Popen(
-            args, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        self.log.parent.mkdir(exist_ok=True)
+        with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=log, stderr=log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
