@@ -30,3 +30,10 @@ def test_job_exists_only_if_the_transaction_commits(tx_world: Any) -> None:
     assert _queued(name) == start + 1
     jobs.run_pending()
     assert _queued(name) == 0
+    with connection.cursor() as cur:  # ran, with its argument, and succeeded (not merely dequeued)
+        cur.execute(
+            "SELECT status, args FROM procrastinate_jobs WHERE task_name = %s ORDER BY id DESC LIMIT 1",
+            [name],
+        )
+        status, args = cur.fetchone()
+    assert status == "succeeded", (status, args)

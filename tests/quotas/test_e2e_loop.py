@@ -23,7 +23,7 @@ from tests.ingest.sim import SimThread
 from tests.quotas.factory import MONTH, YEAR, setup_quota
 from totalcap.alarms.choices import ChannelKind, DeliveryStatus
 from totalcap.alarms.models import Alarm, Delivery, NotificationChannel
-from totalcap.alarms.services import deliver
+from totalcap.base import jobs
 from totalcap.ingest.simulator.runner import registry_specs
 from totalcap.monitoring.models import Sample
 from totalcap.quotas import hooks
@@ -123,10 +123,9 @@ def test_swipe_consume_alarm_close_confirm_and_reopen_over_hj212(
         assert set(_flows_since(outlet_id, confirmed_at)) == {Decimal("0")}
 
         # 4. The console channel got the 80 % and the 90 % alarm exactly once per recipient.
-        # (What the queued ``alarms.deliver`` jobs do; ``jobs.run_pending`` cannot run jobs with
-        # arguments under Django's psycopg adapters, see the note in docs/total-control.md.)
-        for delivery in Delivery.objects.filter(status=DeliveryStatus.PENDING).order_by("pk"):
-            deliver(delivery.pk)
+        # The queued ``alarms.deliver`` jobs run as the worker runs them.
+        jobs.run_pending()
+        assert not Delivery.objects.filter(status=DeliveryStatus.PENDING).exists()
         lines = sms.read_text(encoding="utf-8").splitlines()
         warnings = Counter(line.split(" SMS to ")[1].split(" ")[0] for line in lines if "（预警）" in line)
         reds = Counter(line.split(" SMS to ")[1].split(" ")[0] for line in lines if "（红色预警）" in line)

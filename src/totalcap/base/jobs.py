@@ -57,8 +57,22 @@ def defer(
 
 
 def run_pending(queues: list[str] | None = None) -> None:
-    """Run every queued job now and return (used by tests and ``totalcap jobs run-pending``)."""
-    app.run_worker(queues=queues, wait=False, install_signal_handlers=False, listen_notify=False)
+    """Run every queued job now and return (used by tests and ``totalcap jobs run-pending``).
+
+    Like ``totalcap worker``, it runs on procrastinate's worker connector (its own psycopg
+    connection): Django's connection hands JSON columns back as text, which the worker cannot read
+    job arguments from. Jobs must therefore be committed before they run here.
+    """
+    import asyncio
+
+    async def drain() -> None:
+        async with app.open_async():
+            await app.run_worker_async(
+                queues=queues, wait=False, install_signal_handlers=False, listen_notify=False
+            )
+
+    with app.replace_connector(app.connector.get_worker_connector()):  # type: ignore[attr-defined]
+        asyncio.run(drain())
 
 
 @periodic("17 3 * * *", name="base.verify_event_chain")

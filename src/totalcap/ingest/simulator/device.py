@@ -148,6 +148,7 @@ class VirtualLogger:
         self.valve_open = True
         self.valve_changes: list[tuple[datetime, bool]] = []
         self.allowance: str | None = None
+        self._last_qn_time: datetime | None = None
         self.swiped_months: set[str] = set()
         self.offline_actions: list[Frame] = []  # 3813 reports waiting for the next connection
         self.params: dict[str, str] = {"i13007": "0.02", "i13008": "1.000", "i13004": "165.0"}
@@ -279,7 +280,15 @@ class VirtualLogger:
     # ------------------------------------------------------------------------------ sending
 
     def _qn_time(self) -> datetime:
-        return datetime.now(BEIJING) + timedelta(seconds=self.clock_offset)
+        """The time a QN is made of (milliseconds): strictly increasing per device, so two frames sent
+        in the same millisecond (a minute, hour and day record at midnight) never share a QN."""
+        now = datetime.now(BEIJING) + timedelta(seconds=self.clock_offset)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        last = self._last_qn_time
+        if last is not None and now <= last:
+            now = last + timedelta(milliseconds=1)
+        self._last_qn_time = now
+        return now
 
     def _write(self, data: bytes) -> bool:
         if self.writer is None or self.writer.is_closing():
