@@ -67,8 +67,9 @@ def run_pending(queues: list[str] | None = None) -> None:
 
     async def drain() -> None:
         async with app.open_async():
+            options: dict[str, Any] = {"queues": queues} if queues else {}
             await app.run_worker_async(
-                queues=queues, wait=False, install_signal_handlers=False, listen_notify=False
+                wait=False, install_signal_handlers=False, listen_notify=False, **options
             )
 
     with app.replace_connector(app.connector.get_worker_connector()):  # type: ignore[attr-defined]
