@@ -250,7 +250,7 @@ def main() -> None:
     load = None
     try:
         warm = background / rate + 3.0
-        duration = warm + n * 0.6 + 20
+        duration = warm + 6.0 + n * 2.0 + 5  # covers the trials (each ≤ ~1.5 s when the loop works)
         load = ib.spawn_client({"port": port, "mode": "open", "connections": background, "rate": rate / background,
                                 "warmup": warm, "duration": duration, "cn": "2011", "first": 0})  # fmt: skip
         time.sleep(warm + 6.0)  # every background logger bound; the hook's controlled set loaded
