@@ -139,6 +139,25 @@ def _ensure_database(server: Any, name: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def forget_dead_processes() -> list[int]:
+    """Drop the handles of processes that died without releasing them (a child killed after a
+    shutdown timeout), so that the last live process still stops the server when it exits."""
+    import psutil
+
+    with _lock:
+        server = _State.server
+        if server is None:
+            return []
+        with server._lock:  # the wheel's inter-process lock around its list of handles
+            pids = server.global_process_id_list.get()
+            dead = [pid for pid in pids if pid != os.getpid() and not psutil.pid_exists(pid)]
+            if dead:
+                server.global_process_id_list.put([pid for pid in pids if pid not in dead])
+    if dead:
+        logger.info("forgot the embedded-server handles of dead processes %s", dead)
+    return dead
+
+
 def stop_server() -> None:
     """Release this process's handle; the last process to release it stops the server."""
     with _lock:

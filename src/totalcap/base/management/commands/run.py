@@ -88,5 +88,9 @@ class Command(BaseCommand):
         self.stdout.write("Press Ctrl-C to stop.")
         self.stdout.flush()
         code = supervisor.wait()
+        if not os.environ.get("DATABASE_URL"):
+            from totalcap.base import embedded
+
+            embedded.forget_dead_processes()  # a killed child must not keep the server running
         if code:
             raise SystemExit(code)
