@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -144,7 +145,17 @@ def invalidate() -> None:
     _Controlled.loaded_at = 0.0
 
 
-_lock = asyncio.Lock()
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _lock() -> asyncio.Lock:
+    """One lock per event loop: a process normally runs one gateway loop, but a lock created on a
+    loop that has since stopped (tests, a restarted gateway) must never block the next one."""
+    loop = asyncio.get_running_loop()
+    lock = _locks.get(loop)
+    if lock is None:
+        lock = _locks[loop] = asyncio.Lock()
+    return lock
 
 
 async def post_consumption(batch: Any) -> None:
@@ -154,7 +165,7 @@ async def post_consumption(batch: Any) -> None:
     look for their evidence in the new data."""
     if not batch.samples and not batch.messages:
         return
-    async with _lock:
+    async with _lock():
         messages = [m for m in batch.messages if m.cn in _MESSAGE_CNS]
         if messages:
             await sync_to_async(_messages, thread_sensitive=True)(messages)
