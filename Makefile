@@ -43,7 +43,8 @@ lint: install
 
 test: install system-deps lint
 	DJANGO_SETTINGS_MODULE=totalcap.settings_test $(BIN)/totalcap makemigrations --check --dry-run
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 
 bench: install
 	@for script in benchmarks/*.py; do \

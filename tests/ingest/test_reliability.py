@@ -30,7 +30,7 @@ from .conftest import GatewayProcess, free_port, wait_for
 from .sim import SimThread, acked_values, read_log
 from .test_simulator import KIND, check_acked_stored
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 def acked_count(log: Path) -> int:
