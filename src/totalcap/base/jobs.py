@@ -9,6 +9,7 @@ The worker runs as ``totalcap worker`` (``make run`` starts one).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -72,8 +73,20 @@ def run_pending(queues: list[str] | None = None) -> None:
                 wait=False, install_signal_handlers=False, listen_notify=False, **options
             )
 
+    failure: list[BaseException] = []
+
+    def run() -> None:  # in a thread of its own: the caller's thread may already run an event loop
+        try:
+            asyncio.run(drain())
+        except BaseException as exc:  # handed back to the caller
+            failure.append(exc)
+
     with app.replace_connector(app.connector.get_worker_connector()):  # type: ignore[attr-defined]
-        asyncio.run(drain())
+        worker = threading.Thread(target=run, name="run-pending")
+        worker.start()
+        worker.join()
+    if failure:
+        raise failure[0]
 
 
 @periodic("17 3 * * *", name="base.verify_event_chain")
