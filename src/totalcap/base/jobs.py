@@ -58,7 +58,7 @@ def defer(
 
 
 def run_pending(queues: list[str] | None = None) -> None:
-    """Run every queued job now and return (used by tests and ``totalcap jobs run-pending``).
+    """Run every queued job now and return (tests; in production ``totalcap worker`` runs them).
 
     Like ``totalcap worker``, it runs on procrastinate's worker connector (its own psycopg
     connection): Django's connection hands JSON columns back as text, which the worker cannot read
