@@ -99,7 +99,7 @@ def setup_controlled(trials: int) -> list[str]:
         user.save()
     industry = Industry.objects.get(code="2221")
     flow = Pollutant.objects.get(code="w00000")
-    year, month = period_of(timezone.now())
+    year, _month = period_of(timezone.now())
     enterprises = []
     mns = []
     for i in range(trials):
@@ -133,7 +133,6 @@ def setup_controlled(trials: int) -> list[str]:
         cards.swipe(None, logger, card.uid, at=now)
         outlet_id = logger.outlet_id
         post_increments([Increment(outlet_id, "w00000", now, PRIMED, f"bench:prime:{e.pk}", {"bench": True})])
-    del month
     return mns
 
 

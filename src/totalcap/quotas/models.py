@@ -25,6 +25,14 @@ from totalcap.quotas import choices as c
 ZERO = Decimal("0")
 
 
+def actor(label: Any, *, blank: bool = False) -> Any:
+    """The person who did a step (编制人, 审批人, …): kept when the user is deleted, no reverse name."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=label, null=True, blank=blank, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+
+
 def quantity(label: Any, **kwargs: Any) -> models.DecimalField:
     """A ledger quantity: up to 16 integer digits and 4 decimals."""
     return models.DecimalField(label, max_digits=20, decimal_places=4, **kwargs)
@@ -107,21 +115,8 @@ class AllocationPlan(ScopedModel):
     status = models.CharField(
         _("状态"), max_length=16, choices=c.PlanStatus.choices, default=c.PlanStatus.DRAFT
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("编制人"),
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("批准人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = actor(_("编制人"))
+    approved_by = actor(_("批准人"), blank=True)
     approved_at = models.DateTimeField(_("批准时间"), null=True, blank=True)
     note = models.TextField(_("说明"), blank=True)
 
@@ -221,22 +216,8 @@ class PeriodPlan(ScopedModel):
     status = models.CharField(
         _("状态"), max_length=16, choices=c.PlanStatus.choices, default=c.PlanStatus.DRAFT
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("提交人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("审批人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    submitted_by = actor(_("提交人"), blank=True)
+    reviewed_by = actor(_("审批人"), blank=True)
     review_note = models.CharField(_("审批意见"), max_length=255, blank=True)
 
     scope_jurisdiction = "enterprise__jurisdiction__path"
@@ -575,21 +556,8 @@ class Transfer(ScopedModel):
     status = models.CharField(
         _("状态"), max_length=16, choices=c.TransferStatus.choices, default=c.TransferStatus.REQUESTED
     )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("申请人"),
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("审批人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    requested_by = actor(_("申请人"))
+    reviewed_by = actor(_("审批人"), blank=True)
     reviewed_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
     review_note = models.CharField(_("审批意见"), max_length=255, blank=True)
 
@@ -651,22 +619,8 @@ class ValveOrder(ScopedModel):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("发起人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("批准人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    requested_by = actor(_("发起人"), blank=True)
+    approved_by = actor(_("批准人"), blank=True)
     approved_at = models.DateTimeField(_("批准时间"), null=True, blank=True)
     not_before = models.DateTimeField(_("最早执行时间"), null=True, blank=True, help_text=_("宽限期"))
     expires_at = models.DateTimeField(_("失效时间"))
