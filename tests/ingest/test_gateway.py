@@ -181,3 +181,67 @@ def test_card_swipe_and_valve_report_reach_hooks_and_registry(gateway: Any, tx_w
     assert swipe.items["CardUid"] == "04A1B2C3D4" and swipe.logger_id == logger.pk
     assert SiteInfo.objects.filter(logger=logger, source="3811", value="04A1B2C3D4").exists()
     assert wait_for(lambda: Valve.objects.get(logger=logger).state == "closed")
+
+
+def test_hooks_get_each_new_value_once_on_both_store_paths(gateway: Any, tx_world: Any) -> None:
+    """Live data go straight into the sample store by COPY; a batch that re-sends a stored value falls
+    back to the staged ``ON CONFLICT`` insert. Either way a hook sees exactly the newly stored values,
+    and only for the outlets it asks for."""
+    from totalcap.ingest import hooks
+
+    logger = water_logger(tx_world)
+    batches: list[hooks.CommittedBatch] = []
+    mine: list[hooks.SampleRecord] = []
+    others: list[hooks.SampleRecord] = []
+
+    async def collect(batch: hooks.CommittedBatch) -> None:
+        batches.append(batch)
+        mine.extend(batch.samples_for({logger.outlet_id}))
+        others.extend(batch.samples_for({logger.outlet_id + 10_000}))
+
+    hooks.register(collect)
+    try:
+        device = Device(gateway.port, logger.mn)
+        first = datetime(2026, 1, 6, 10, 0, 0, tzinfo=BEIJING)
+        sent = device.realtime({"w01018": "35.2", "w00000": "12.5"}, at=first)
+        assert device.receive().cn == "9014"
+        assert wait_for(lambda: len(mine) == 2)
+        assert {(s.pollutant, str(s.value)) for s in mine} == {("w01018", "35.2"), ("w00000", "12.5")}
+        assert gateway.gateway.metrics.counter_value("totalcap_gateway_copy_fallbacks_total") == 0
+        # the same frame again: stored raw, no value is new, the direct COPY meets the stored key
+        device.send(sent)
+        assert device.receive().cn == "9014"
+        assert wait_for(lambda: any(b.duplicates == 2 for b in batches))
+        assert gateway.gateway.metrics.counter_value("totalcap_gateway_copy_fallbacks_total") == 1
+        # while the staged insert is in use, new values still reach the hook once
+        device.realtime({"w01018": "36.0"}, at=first + timedelta(seconds=30))
+        assert device.receive().cn == "9014"
+        assert wait_for(lambda: len(mine) == 3)
+        device.close()
+    finally:
+        hooks.unregister(collect)
+    assert mine[-1].pollutant == "w01018" and str(mine[-1].value) == "36.0"
+    assert others == []
+    assert len(samples(logger.pk)) == 3
+    assert all(b.outlets <= {logger.outlet_id} for b in batches)
+
+
+def test_acks_are_stored_only_when_configured_refusals_always(make_gateway: Any, tx_world: Any) -> None:
+    logger = water_logger(tx_world)
+    quiet = make_gateway()
+    device = Device(quiet.port, logger.mn)
+    frame = device.realtime({"w01018": "1"})
+    assert device.receive().cn == "9014"
+    stranger = Device(quiet.port, "FFFFFFFFFFFFFFFFFFFFFFFE")
+    refused = stranger.realtime({"w01018": "1"})
+    assert stranger.receive().cn == "9011"
+    assert wait_for(lambda: RawFrame.objects.filter(qn=refused.qn, direction="o", cn="9011").exists())
+    assert not RawFrame.objects.filter(qn=frame.qn, direction="o").exists()
+    device.close()
+    stranger.close()
+    keeping = make_gateway(store_acks=True)
+    device = Device(keeping.port, logger.mn)
+    frame = device.realtime({"w01018": "2"})
+    assert device.receive().cn == "9014"
+    assert wait_for(lambda: RawFrame.objects.filter(qn=frame.qn, direction="o", cn="9014").exists())
+    device.close()

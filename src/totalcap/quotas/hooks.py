@@ -77,10 +77,20 @@ def _consume(rows: list[dict[str, Any]]) -> None:
         close_old_connections()
 
 
-def _controlled_rows(samples: Any) -> list[dict[str, Any]]:
-    if time.monotonic() - _Controlled.loaded_at > _CONTROLLED_TTL:
-        close_old_connections()
+def _controlled_stale() -> bool:
+    return time.monotonic() - _Controlled.loaded_at > _CONTROLLED_TTL
+
+
+def _reload_controlled() -> None:
+    close_old_connections()
+    try:
         _refresh_controlled()
+    finally:
+        close_old_connections()
+
+
+def _controlled_rows(samples: Any) -> list[dict[str, Any]]:
+    """The samples total control consumes (no database access: the controlled set is cached)."""
     rows = []
     for s in samples:
         if s.outlet_id not in _Controlled.outlets or s.kind not in ("m", "r"):
@@ -163,19 +173,25 @@ async def post_consumption(batch: Any) -> None:
     that follow it are consumed; valve states move orders on), then the samples of controlled
     outlets are consumed (one batch at a time, in order), then the valve orders of those outlets
     look for their evidence in the new data."""
-    if not batch.samples and not batch.messages:
+    if not batch.outlets and not batch.messages:
         return
     async with _lock():
         messages = [m for m in batch.messages if m.cn in _MESSAGE_CNS]
         if messages:
             await sync_to_async(_messages, thread_sensitive=True)(messages)
-        if not batch.samples:
+        if not batch.outlets:
             return
-        rows = await sync_to_async(_controlled_rows, thread_sensitive=True)(batch.samples)
+        if _controlled_stale():
+            await sync_to_async(_reload_controlled, thread_sensitive=True)()
+        # only the values of controlled outlets are ever built (a batch of the other loggers costs a
+        # set intersection here)
+        outlets = set(batch.outlets & _Controlled.outlets)
+        if not outlets:
+            return
+        rows = _controlled_rows(batch.samples_for(outlets))
         if rows:
             await sync_to_async(_consume, thread_sensitive=True)(rows)
-        outlets = {s.outlet_id for s in batch.samples if s.outlet_id in _Controlled.outlets}
-        if outlets and (_waiting_stale() or outlets & _Waiting.outlets):
+        if _waiting_stale() or outlets & _Waiting.outlets:
             await sync_to_async(_follow_valves, thread_sensitive=True)(outlets)
 
 

@@ -46,6 +46,10 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "totalcap_gateway_commands_total": ("counter", "Command transitions, by action"),
     "totalcap_gateway_backfill_requests_total": ("counter", "History requests for gaps, by CN"),
     "totalcap_gateway_hook_batches_total": ("counter", "Batches handed to post-commit hooks"),
+    "totalcap_gateway_copy_fallbacks_total": (
+        "counter",
+        "Batches whose direct COPY met a value already stored and went through the staged insert",
+    ),
     "totalcap_gateway_unbound_dropped_total": (
         "counter",
         "Bad frames of connections without a logger counted but not stored (over unbound_store_rate)",
@@ -94,7 +98,12 @@ class Metrics:
         }
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        key = (name, tuple(sorted(labels.items())))
+        if not labels:
+            key: tuple[str, tuple[tuple[str, str], ...]] = (name, ())
+        elif len(labels) == 1:
+            key = (name, tuple(labels.items()))
+        else:
+            key = (name, tuple(sorted(labels.items())))
         self.counters[key] = self.counters.get(key, 0.0) + amount
 
     def gauge(self, name: str, value: Callable[[], float] | float) -> None:

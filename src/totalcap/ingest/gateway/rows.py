@@ -68,7 +68,25 @@ def json_field(value: Any) -> str:
 
 
 def time_text(stamp: str) -> str | None:
-    """``YYYYMMDDhhmmss[zzz]`` (Beijing) → ``YYYY-MM-DD hh:mm:ss[.zzz]+08`` for PostgreSQL, or None."""
+    """``YYYYMMDDhhmmss[zzz]`` (Beijing) → ``YYYY-MM-DD hh:mm:ss[.zzz]+08`` for PostgreSQL, or None.
+
+    Loggers report the same DataTime at the same time (every minute record of a minute), so recent
+    results are kept (up to 4,096 stamps)."""
+    known = _TIMES.get(stamp)
+    if known is not None:
+        return known
+    text = _time_text(stamp)
+    if text is not None:
+        if len(_TIMES) >= 4096:
+            _TIMES.clear()
+        _TIMES[stamp] = text
+    return text
+
+
+_TIMES: dict[str, str] = {}
+
+
+def _time_text(stamp: str) -> str | None:
     try:
         parse_datetime(stamp)
     except FieldValueError:

@@ -14,7 +14,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from hj212 import Diagnostic, Frame, FrameEvent, Reassembler, StreamDecoder, build
 from hj212 import totalcap as tc
@@ -111,13 +111,13 @@ class Connection(asyncio.Protocol):
     # ------------------------------------------------------------------------------ asyncio
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it
+        self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
         if not self.gw.accept(self):
             self.closed = True
-            transport.abort()
+            self.transport.abort()
             return
         if self.gw.reading_paused:
             self.pause("pressure")
@@ -174,6 +174,19 @@ class Connection(asyncio.Protocol):
             return False
         self.transport.write(data)
         self.gw.metrics.inc("totalcap_gateway_frames_sent_total", cn=cn)
+        return True
+
+    def write_acks(self, acks: list[tuple[bytes, str]]) -> bool:
+        """Write several frames with one socket write (the acks of one commit); False when gone."""
+        if self.closed or self.transport is None or self.transport.is_closing():
+            return False
+        if len(acks) == 1:
+            self.transport.write(acks[0][0])
+        else:
+            self.transport.write(b"".join(data for data, _cn in acks))
+        metrics = self.gw.metrics
+        for _data, cn in acks:
+            metrics.inc("totalcap_gateway_frames_sent_total", cn=cn)
         return True
 
     def flush_idle(self, now: float) -> None:
@@ -325,13 +338,13 @@ class Connection(asyncio.Protocol):
     def _answer_now(
         self, frame: Frame, qn_rtn: int, profile: LoggerProfile | None, store: bool = True
     ) -> None:
-        """9011 with a refusal code (MN, PW, CRC): sent at once, stored as an outgoing frame."""
+        """9011 with a refusal code (MN, PW, CRC): sent at once, always stored as an outgoing frame."""
         try:
             reply = request_answer(frame, qn_rtn, profile=profile.profile if profile is not None else None)
             data = build(reply, profile.profile if profile is not None else None)
         except HJ212Error:
             return
-        if self.write_ack(data, time.monotonic(), "9011") and self.gw.config.store_acks and store:
+        if self.write_ack(data, time.monotonic(), "9011") and store:
             self._submit(Pending(datetime.now(UTC), time.monotonic(), "o", "sent", data, frame.mn or "", self.peer,
                                  self.id, profile.id if profile else None, profile.outlet_id if profile else None,
                                  "9011", frame.qn or ""))  # fmt: skip

@@ -36,12 +36,15 @@ from totalcap.ingest.gateway.rows import field as text_field
 log = logging.getLogger("totalcap.ingest.writer")
 
 ID_BLOCK = 1024  # INCREMENT BY of ingest_rawframe_id_seq
+DIRECT_COPY_PAUSE = 30.0  # s of staged inserts after a direct COPY met a value already stored
 
 
 class AckTarget(Protocol):
     """The connection an ack is written to (after commit)."""
 
-    def write_ack(self, data: bytes, received_monotonic: float, cn: str) -> bool: ...
+    def write_acks(self, acks: list[tuple[bytes, str]]) -> bool:
+        """Write ``(frame bytes, CN)`` in order with one socket write; False when the connection is gone."""
+        ...
 
 
 @dataclass(slots=True)
@@ -81,8 +84,14 @@ class BatchResult:
     frames: int = 0
     stored: int = 0
     duplicates: int = 0
-    inserted: set[tuple[int, str]] | None = None  # (frame_id, pollutant) of the newly stored samples
+    # newly stored samples: every value of the frames in ``all_new`` (direct COPY), else the
+    # (frame_id, pollutant) pairs in ``inserted`` (staged insert, re-sent values left out)
+    inserted: set[tuple[int, str]] = field(default_factory=set)
+    all_new: set[int] = field(default_factory=set)
     rejected: list[Pending] = field(default_factory=list)
+
+    def is_new(self, frame_id: int, pollutant: str) -> bool:
+        return frame_id in self.all_new or (frame_id, pollutant) in self.inserted
 
 
 class ConnectionLost(Exception):
@@ -124,6 +133,7 @@ class GroupWriter:
         self._idle.set()
         self._ids_next = 0
         self._ids_end = 0
+        self._direct_paused_until = 0.0
         self._pending_blocks: list[int] = []
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -305,17 +315,23 @@ class GroupWriter:
                 async with cur.copy(_RAW_COPY) as copy:
                     await copy.write(raw_text)
                 if sample_text:
-                    async with cur.copy(_STAGE_COPY) as copy:
-                        await copy.write(sample_text)
-                    if meta_needed:
-                        await cur.execute(_INSERT_SAMPLES + " RETURNING frame_id, pollutant")
-                        rows = await cur.fetchall()
-                        result.inserted = {(r[0], r[1]) for r in rows}
-                        result.stored = len(rows)
+                    lines = sample_text.count("\n")
+                    if not await self._copy_direct(conn, cur, sample_text):
+                        async with cur.copy(_STAGE_COPY) as copy:
+                            await copy.write(sample_text)
+                        if meta_needed:
+                            await cur.execute(_INSERT_SAMPLES + " RETURNING frame_id, pollutant")
+                            rows = await cur.fetchall()
+                            result.inserted = {(r[0], r[1]) for r in rows}
+                            result.stored = len(rows)
+                        else:
+                            await cur.execute(_INSERT_SAMPLES)
+                            result.stored = max(cur.rowcount, 0)
                     else:
-                        await cur.execute(_INSERT_SAMPLES)
-                        result.stored = max(cur.rowcount, 0)
-                    result.duplicates = sample_text.count("\n") - result.stored
+                        result.stored = lines
+                        if meta_needed:
+                            result.all_new = {p.frame_id for p in batch if p.sample_lines}
+                    result.duplicates = lines - result.stored
                 if info:
                     await cur.executemany(_INSERT_INFO, info)
                     if self.device_state_table:
@@ -344,6 +360,27 @@ class GroupWriter:
         self.metrics.observe("totalcap_gateway_commit_seconds", elapsed)
         self.metrics.observe("totalcap_gateway_batch_frames", len(batch))
         return result
+
+    async def _copy_direct(
+        self, conn: psycopg.AsyncConnection[Any], cur: psycopg.AsyncCursor[Any], sample_text: str
+    ) -> bool:
+        """COPY the values straight into ``monitoring_sample`` (in a savepoint); False when a value was
+        already stored, which rolls the savepoint back for the staged ``ON CONFLICT`` insert.
+
+        Live data are almost never re-sent, so the direct path spares PostgreSQL the staging copy and
+        the conflict check of every row; after a conflict the staged insert is used for
+        ``DIRECT_COPY_PAUSE`` seconds (a history re-upload usually re-sends many values).
+        """
+        if time.monotonic() < self._direct_paused_until:
+            return False
+        try:
+            async with conn.transaction(), cur.copy(_SAMPLE_COPY) as copy:
+                await copy.write(sample_text)
+        except psycopg.errors.UniqueViolation:
+            self._direct_paused_until = time.monotonic() + DIRECT_COPY_PAUSE
+            self.metrics.inc("totalcap_gateway_copy_fallbacks_total")
+            return False
+        return True
 
     async def _assign_ids(self, conn: psycopg.AsyncConnection[Any], batch: list[Pending]) -> None:
         missing = sum(1 for p in batch if not p.frame_id)
@@ -406,50 +443,66 @@ class GroupWriter:
         now = datetime.now(UTC)
         mono = time.monotonic()
         acks: list[Pending] = []
+        # one socket write per connection and batch (a logger with several frames in the batch gets
+        # its acks together, in order), then the post-commit actions
+        owed: dict[AckTarget, list[Pending]] = {}
         for p in batch:
-            if p.ack is not None and p.target is not None and p.target.write_ack(p.ack, p.mono, p.ack_cn):
+            if p.ack is not None and p.target is not None:
+                owed.setdefault(p.target, []).append(p)
+        store = self.config.store_acks
+        written = 0
+        for target, items in owed.items():
+            if not target.write_acks([(p.ack, p.ack_cn) for p in items if p.ack is not None]):
+                continue
+            written += len(items)
+            for p in items:
                 metrics.observe("totalcap_gateway_ack_latency_seconds", mono - p.mono)
-                if self.config.store_acks:
+                if store and p.ack is not None:
                     acks.append(
                         Pending(now, mono, "o", "sent", p.ack, p.mn, p.peer, p.connection_id, p.logger_id,
                                 p.outlet_id, p.ack_cn, p.qn)
                     )  # fmt: skip
+        for p in batch:
             if p.after_commit:
                 for action in p.after_commit:
                     try:
                         action(p.frame_id)
                     except Exception:
                         log.exception("post-commit action failed")
-        metrics.inc("totalcap_gateway_acks_total", len(acks))
+        metrics.inc("totalcap_gateway_acks_total", written)
         for ack in acks:
             self.submit(ack)
         if hooks.registered():
             self._dispatch_hooks(batch, result, now)
 
     def _dispatch_hooks(self, batch: list[Pending], result: BatchResult, now: datetime) -> None:
-        inserted = result.inserted or set()
-        samples: list[hooks.SampleRecord] = []
-        for p in batch:
-            if not p.sample_meta or p.logger_id is None or p.outlet_id is None or p.data_time is None:
-                continue
-            data_time = _parse_pg_time(p.data_time)
-            for pollutant, value, cou, flag in p.sample_meta:
-                if (p.frame_id, pollutant) not in inserted:
-                    continue
-                samples.append(
-                    hooks.SampleRecord(
-                        p.logger_id, p.outlet_id, p.kind, pollutant, data_time,
-                        Decimal(value) if value is not None else None, Decimal(cou) if cou is not None else None,
-                        flag, p.frame_id, p.received_at, p.mono,
-                    )
-                )  # fmt: skip
+        new = [
+            p
+            for p in batch
+            if p.sample_meta
+            and p.logger_id is not None
+            and p.outlet_id is not None
+            and p.data_time is not None
+        ]
+        outlets = frozenset(p.outlet_id for p in new if p.outlet_id is not None)
         messages = tuple(
             hooks.DeviceMessage(p.logger_id, p.outlet_id, p.cn, p.message, p.frame_id, p.received_at)
             for p in batch
             if p.message is not None and p.logger_id is not None and p.outlet_id is not None
         )
+
+        def build(wanted: frozenset[int] | None) -> tuple[hooks.SampleRecord, ...]:
+            return _sample_records(new, result, wanted)
+
         batch_summary = hooks.CommittedBatch(
-            self.config.name, now, result.frames, result.duplicates, tuple(samples), messages
+            self.config.name,
+            now,
+            result.frames,
+            result.duplicates,
+            (),
+            messages,
+            outlets=outlets,
+            build=build,
         )
         self.metrics.inc("totalcap_gateway_hook_batches_total")
         for task in hooks.dispatch(batch_summary):
@@ -507,10 +560,37 @@ def _int(value: int | None) -> str:
 
 
 def _merge(a: BatchResult, b: BatchResult) -> BatchResult:
-    inserted = None
-    if a.inserted is not None or b.inserted is not None:
-        inserted = (a.inserted or set()) | (b.inserted or set())
-    return BatchResult(a.frames + b.frames, a.stored + b.stored, a.duplicates + b.duplicates, inserted)
+    return BatchResult(
+        a.frames + b.frames,
+        a.stored + b.stored,
+        a.duplicates + b.duplicates,
+        a.inserted | b.inserted,
+        a.all_new | b.all_new,
+    )
+
+
+def _sample_records(
+    frames: list[Pending], result: BatchResult, wanted: frozenset[int] | None
+) -> tuple[hooks.SampleRecord, ...]:
+    """Hook records of the newly stored values of ``frames`` (of the ``wanted`` outlets only)."""
+    records: list[hooks.SampleRecord] = []
+    for p in frames:
+        if wanted is not None and p.outlet_id not in wanted:
+            continue
+        assert p.sample_meta is not None and p.data_time is not None
+        assert p.logger_id is not None and p.outlet_id is not None
+        data_time = _parse_pg_time(p.data_time)
+        for pollutant, value, cou, flag in p.sample_meta:
+            if not result.is_new(p.frame_id, pollutant):
+                continue
+            records.append(
+                hooks.SampleRecord(
+                    p.logger_id, p.outlet_id, p.kind, pollutant, data_time,
+                    Decimal(value) if value is not None else None, Decimal(cou) if cou is not None else None,
+                    flag, p.frame_id, p.received_at, p.mono,
+                )
+            )  # fmt: skip
+    return tuple(records)
 
 
 def _parse_pg_time(text: str) -> datetime:
@@ -546,6 +626,9 @@ def _notify_payload(writer: GroupWriter, batch: list[Pending], result: BatchResu
 
 _RAW_COPY = sql.SQL("COPY ingest_rawframe ({}) FROM STDIN").format(
     sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS))
+)
+_SAMPLE_COPY = sql.SQL("COPY monitoring_sample ({}) FROM STDIN").format(
+    sql.SQL(", ").join(map(sql.Identifier, SAMPLE_COLUMNS))
 )
 _STAGE_COPY = sql.SQL("COPY ingest_stage ({}) FROM STDIN").format(
     sql.SQL(", ").join(map(sql.Identifier, SAMPLE_COLUMNS))

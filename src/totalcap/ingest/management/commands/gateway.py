@@ -6,9 +6,9 @@ import asyncio
 import logging
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from totalcap.ingest.gateway.config import GatewayConfig
+from totalcap.ingest.gateway.config import GatewayConfig, loop_factory
 from totalcap.ingest.gateway.server import Gateway
 
 
@@ -31,20 +31,28 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dsn", help="psycopg conninfo (default: Django's database)")
         parser.add_argument("--wait-for-port", action="store_true", help="retry while the port is taken")
+        parser.add_argument(
+            "--event-loop", choices=("uvloop", "asyncio"), help="event loop implementation (default uvloop)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         logging.getLogger("totalcap").setLevel(logging.INFO)
-        config = GatewayConfig.from_env(
-            host=options.get("host"),
-            port=options.get("port"),
-            name=options.get("name"),
-            metrics_port=options.get("metrics_port"),
-            metrics_host=options.get("metrics_host"),
-            max_connections=options.get("max_connections"),
-            idle_timeout=options.get("idle_timeout"),
-            rate_limit=options.get("rate_limit"),
-            backfill=False if options.get("no_backfill") else None,
-            wait_for_port=True if options.get("wait_for_port") else None,
-        )
+        try:
+            config = GatewayConfig.from_env(
+                host=options.get("host"),
+                port=options.get("port"),
+                name=options.get("name"),
+                metrics_port=options.get("metrics_port"),
+                metrics_host=options.get("metrics_host"),
+                max_connections=options.get("max_connections"),
+                idle_timeout=options.get("idle_timeout"),
+                rate_limit=options.get("rate_limit"),
+                backfill=False if options.get("no_backfill") else None,
+                wait_for_port=True if options.get("wait_for_port") else None,
+                event_loop=options.get("event_loop"),
+            )
+        except ValueError as exc:  # a TOTALCAP_GATEWAY_* value of the wrong type or choice
+            raise CommandError(f"gateway settings: {exc}") from exc
         gateway = Gateway(config, dsn=options.get("dsn"))
-        asyncio.run(gateway.run())
+        with asyncio.Runner(loop_factory=loop_factory(config.event_loop)) as runner:
+            runner.run(gateway.run())
