@@ -57,17 +57,31 @@ def mn_of(i: int) -> str:
     return f"{MN_PREFIX}{i:022d}"
 
 
-def render(cn: str, mn: str, qn: str, stamp: str, interval: bool) -> bytes:
+_ITEMS: dict[bool, list[str]] = {}
+
+
+def items_pool(interval: bool) -> list[str]:
+    """64 pre-rendered value parts (8 pollutants with random values) per kind: a frame differs from
+    the previous one by QN, DataTime and values, and the load generator spends its CPU on sockets."""
+    if interval not in _ITEMS:
+        rnd = random.random
+        pool = []
+        for _ in range(64):
+            if interval:
+                pool.append(";".join(
+                    f"{c}-Min={10 + rnd():.2f},{c}-Avg={20 + rnd():.2f},{c}-Max={30 + rnd():.2f},{c}-Cou={100 + rnd():.3f},{c}-Flag=N"
+                    for c in CODES
+                ))  # fmt: skip
+            else:
+                pool.append(";".join(f"{c}-Rtd={20 + rnd() * 10:.2f},{c}-Flag=N" for c in CODES))
+        _ITEMS[interval] = pool
+    return _ITEMS[interval]
+
+
+def render(cn: str, mn: str, qn: str, stamp: str, interval: bool, variant: int = 0) -> bytes:
     from hj212.crc import crc16_hj212
 
-    rnd = random.random
-    if interval:
-        items = ";".join(
-            f"{c}-Min={10 + rnd():.2f},{c}-Avg={20 + rnd():.2f},{c}-Max={30 + rnd():.2f},{c}-Cou={100 + rnd():.3f},{c}-Flag=N"
-            for c in CODES
-        )
-    else:
-        items = ";".join(f"{c}-Rtd={20 + rnd() * 10:.2f},{c}-Flag=N" for c in CODES)
+    items = items_pool(interval)[variant & 63]
     segment = f"QN={qn};ST=31;CN={cn};PW=123456;MN={mn};Flag=5;CP=&&DataTime={stamp};{items}&&".encode()
     return b"##%04d%s%04X\r\n" % (len(segment), segment, crc16_hj212(segment))
 
@@ -85,8 +99,8 @@ class Stats:
             self.latencies.append(latency)
 
 
-class Client:
-    """One logger connection: sends frames, matches 9014s by QN."""
+class Client(asyncio.Protocol):
+    """One logger connection: sends frames, matches 9014s by QN (an asyncio protocol, no streams)."""
 
     def __init__(
         self, index: int, port: int, cn: str, start: datetime, step: timedelta, stats: Stats
@@ -94,6 +108,7 @@ class Client:
         self.mn = mn_of(index)
         self.port = port
         self.cn = cn
+        self.interval = cn != "2011"
         self.t = start
         self.step = step
         self.stats = stats
@@ -101,60 +116,70 @@ class Client:
         self.base_qn = 20260101000000000 + index * 10_000_000
         self.outstanding: dict[bytes, float] = {}
         self.acked = asyncio.Event()
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.lost = False
+        # closed loop: refill the window from data_received (no task or event per ack)
+        self.window = 0
+        self.until = 0.0
+        self.limit: int | None = None
 
     async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
         for _ in range(100):
             try:
-                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+                await loop.create_connection(lambda: self, "127.0.0.1", self.port)
                 return
             except OSError:
                 await asyncio.sleep(0.1 + random.random())
         raise RuntimeError("cannot connect")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.acked.set()
 
     def send_one(self) -> None:
         self.seq += 1
         qn = str(self.base_qn + self.seq)
         stamp = self.t.strftime("%Y%m%d%H%M%S")
         self.t += self.step
-        data = render(self.cn, self.mn, qn, stamp, self.cn != "2011")
+        data = render(self.cn, self.mn, qn, stamp, self.interval, self.seq)
         self.outstanding[qn.encode()] = time.monotonic()
-        assert self.writer is not None
-        self.writer.write(data)
+        assert self.transport is not None
+        self.transport.write(data)
         self.stats.sent += 1
 
-    async def read_acks(self) -> None:
-        assert self.reader is not None
-        buf = b""
-        while True:
-            data = await self.reader.read(65536)
-            if not data:
-                return
-            buf += data
-            *lines, buf = buf.split(b"\r\n")
-            now = time.monotonic()
-            for line in lines:
-                start = line.find(b"QN=")
-                if start < 0 or b"CN=9014" not in line:
-                    continue
-                qn = line[start + 3 : line.find(b";", start)]
-                sent = self.outstanding.pop(qn, None)
-                if sent is not None:
-                    self.stats.ack(now - sent, now)
-                    self.acked.set()
+    def data_received(self, data: bytes) -> None:
+        *lines, self.buffer = (self.buffer + data).split(b"\r\n")
+        now = time.monotonic()
+        for line in lines:
+            start = line.find(b"QN=")
+            if start < 0 or b"CN=9014" not in line:
+                continue
+            qn = line[start + 3 : line.find(b";", start)]
+            sent = self.outstanding.pop(qn, None)
+            if sent is not None:
+                self.stats.ack(now - sent, now)
+                self.acked.set()
+        if self.window and now < self.until:
+            while len(self.outstanding) < self.window and (self.limit is None or self.seq < self.limit):
+                self.send_one()
 
     async def closed_loop(self, window: int, until: float, limit: int | None = None) -> None:
-        """Keep ``window`` frames in flight until ``until`` (or ``limit`` frames sent and acked)."""
-        while time.monotonic() < until and (limit is None or self.seq < limit):
-            while len(self.outstanding) < window and (limit is None or self.seq < limit):
-                self.send_one()
-            self.acked.clear()
-            try:
-                await asyncio.wait_for(self.acked.wait(), max(0.01, until - time.monotonic()))
-            except TimeoutError:
+        """Keep ``window`` frames in flight until ``until`` (or ``limit`` frames sent and acked); each
+        ack sends the next frame from :meth:`data_received`."""
+        self.window, self.until, self.limit = window, until, limit
+        while len(self.outstanding) < window and (limit is None or self.seq < limit):
+            self.send_one()
+        while time.monotonic() < until and not self.lost:
+            if limit is not None and self.seq >= limit and not self.outstanding:
                 return
-        while self.outstanding and time.monotonic() < until + 30:
+            await asyncio.sleep(min(0.2, max(0.0, until - time.monotonic())))
+        self.window = 0
+        while self.outstanding and time.monotonic() < until + 30 and not self.lost:
             self.acked.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.acked.wait(), 1.0)
@@ -163,7 +188,7 @@ class Client:
         await asyncio.sleep(random.random() / rate)
         interval = 1.0 / rate
         next_at = time.monotonic()
-        while time.monotonic() < until:
+        while time.monotonic() < until and not self.lost:
             self.send_one()
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
@@ -187,7 +212,6 @@ async def run_client(cfg: dict[str, Any]) -> dict[str, Any]:
                       timedelta(seconds=cfg.get("step", 1)), stats) for i in range(cfg["connections"])]  # fmt: skip
     for i in range(0, len(clients), 200):
         await asyncio.gather(*(c.connect() for c in clients[i : i + 200]))
-    readers = [asyncio.get_running_loop().create_task(c.read_acks()) for c in clients]
     t0 = time.monotonic()
     stats.record_from = t0 + cfg.get("warmup", 0)
     until = t0 + cfg["duration"]
@@ -197,11 +221,9 @@ async def run_client(cfg: dict[str, Any]) -> dict[str, Any]:
         await asyncio.gather(*(c.open_loop(cfg["rate"], until) for c in clients))
         await asyncio.sleep(2.0)
     elapsed = time.monotonic() - t0
-    for r in readers:
-        r.cancel()
     for c in clients:
-        if c.writer is not None:
-            c.writer.close()
+        if c.transport is not None:
+            c.transport.close()
     measured = list(stats.latencies)
     return {
         "sent": stats.sent,
@@ -409,10 +431,25 @@ def free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small run for CI")
+    parser.add_argument(
+        "--only",
+        default="sustained,floor,storm,scale",
+        help="comma-separated parts to run (sustained, floor, storm, scale); floor needs sustained",
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    parts = {part.strip() for part in args.only.split(",") if part.strip()}
+    unknown = parts - {"sustained", "floor", "storm", "scale"}
+    if unknown or not parts or ("floor" in parts and "sustained" not in parts):
+        parser.error(
+            f"--only: choose from sustained, floor (with sustained), storm, scale; got {args.only!r}"
+        )
     if args.client:
-        print(json.dumps(asyncio.run(run_client(json.loads(args.client)))))
+        from totalcap.ingest.gateway.config import loop_factory
+
+        # the load generator runs on uvloop too, so that it takes as little of the shared cores as it can
+        with asyncio.Runner(loop_factory=loop_factory("uvloop")) as runner:
+            print(json.dumps(runner.run(run_client(json.loads(args.client)))))
         return
     raise_nofile()
     quick = args.quick
@@ -427,66 +464,83 @@ def main() -> None:
     port = free_port()
     gateway = Gateway(port)
     try:
-        # 1. sustained ingest, closed loop
-        cfg = {"port": port, "mode": "closed", "connections": conns, "window": 4, "duration": duration,
-               "warmup": min(5.0, duration / 3), "cn": "2011"}  # fmt: skip
-        (sustained,), cpu = measured(gateway, [cfg], warmup=cfg["warmup"])
-        frames = sustained["acked"]
-        counted = max(sustained["acked_measured"], 1)
-        sustained.update(cpu)
-        sustained["frames_per_s"] = sustained["acked_per_s_measured"]
-        sustained["gateway_cpu_us_per_frame"] = round(cpu["gateway_cpu_s"] / counted * 1e6, 1)
-        sustained["postgres_cpu_us_per_frame"] = round(cpu["postgres_cpu_s"] / counted * 1e6, 1)
-        sustained["client_cpu_us_per_frame"] = round(cpu["client_cpu_s"] / counted * 1e6, 1)
-        sustained["samples_stored"] = stored_samples()
-        result["sustained"] = sustained
-        # 2. the floor, same run, same rows
-        floor = copy_floor(dsn, min(frames, 200_000))
-        result["copy_floor"] = floor
-        result["gateway_vs_floor"] = round(sustained["frames_per_s"] / floor["frames_per_s"], 3)
-        # 3. back-fill storm: history uploads (one record at a time) + live loggers
-        storm = {"port": port, "mode": "closed", "connections": storm_loggers, "window": 1, "duration": 600,
-                 "limit": 144, "cn": "2051", "step": 600, "offset": 0, "first": 0}  # fmt: skip
-        live = {"port": port, "mode": "open", "connections": 100 if not quick else 20, "rate": 1.0,
-                "duration": 0, "cn": "2011", "first": storm_loggers, "offset": 3_000_000}  # fmt: skip
-        t0 = time.monotonic()
-        storm_proc = spawn_client(storm)
-        time.sleep(1.0)
-        live_results = []
-        while storm_proc.poll() is None:
-            live["duration"] = 5.0
-            live_results.append(collect(spawn_client(live)))
-            live["offset"] += 10
-        storm_result = collect(storm_proc)
-        drain = time.monotonic() - t0
-        lat = [r["ack_p99_ms"] for r in live_results if r["ack_p99_ms"] is not None]
-        result["backfill_storm"] = {
-            "loggers": storm_loggers, "records_each": 144, "acked": storm_result["acked"],
-            "drain_s": round(drain, 2), "records_per_s": round(storm_result["acked"] / drain, 1),
-            "history_ack_p50_ms": storm_result["ack_p50_ms"], "history_ack_p99_ms": storm_result["ack_p99_ms"],
-            "live_loggers": live["connections"], "live_ack_p50_ms": [r["ack_p50_ms"] for r in live_results],
-            "live_ack_p99_ms_worst": max(lat) if lat else None,
-        }  # fmt: skip
-        # 4. connection scale at a fixed offered rate
-        total_rate = 400.0 if quick else 1500.0
-        scale = []
-        for n in scale_points:
-            warm = n / total_rate + 2.0  # every connection has sent its first frame (the logger is bound)
-            cfg = {"port": port, "mode": "open", "connections": n, "rate": total_rate / n, "warmup": warm,
-                   "duration": warm + (5.0 if quick else 20.0), "cn": "2011", "first": 0,
-                   "offset": 4_000_000 + n * 1000}  # fmt: skip
-            (res,), cpu = measured(gateway, [cfg], warmup=warm)
-            counted = max(res["acked_measured"], 1)
-            scale.append({"connections": n, "acked_measured": counted, "ack_p50_ms": res["ack_p50_ms"],
-                          "ack_p99_ms": res["ack_p99_ms"], "gateway_cpu_s": cpu["gateway_cpu_s"],
-                          "gateway_cpu_us_per_frame": round(cpu["gateway_cpu_s"] / counted * 1e6, 1),
-                          "postgres_cpu_us_per_frame": round(cpu["postgres_cpu_s"] / counted * 1e6, 1)})  # fmt: skip
-        costs = [s["gateway_cpu_us_per_frame"] for s in scale]
-        result["connection_scale"] = {"offered_frames_per_s": total_rate, "points": scale,
-                                      "max_over_min": round(max(costs) / max(min(costs), 0.001), 3)}  # fmt: skip
+        if "sustained" in parts:
+            run_sustained(result, gateway, dsn, port, conns, duration, floor="floor" in parts)
+        if "storm" in parts:
+            run_storm(result, port, storm_loggers, quick)
+        if "scale" in parts:
+            run_scale(result, gateway, port, scale_points, quick)
     finally:
         gateway.stop()
     print(json.dumps(result, ensure_ascii=False))
+
+
+def run_sustained(
+    result: dict[str, Any], gateway: Gateway, dsn: str, port: int, conns: int, duration: float, floor: bool
+) -> None:
+    """1. Sustained ingest, closed loop; 2. (``floor``) the COPY floor in the same run, same rows."""
+    cfg = {"port": port, "mode": "closed", "connections": conns, "window": 4, "duration": duration,
+           "warmup": min(5.0, duration / 3), "cn": "2011"}  # fmt: skip
+    (sustained,), cpu = measured(gateway, [cfg], warmup=cfg["warmup"])
+    frames = sustained["acked"]
+    counted = max(sustained["acked_measured"], 1)
+    sustained.update(cpu)
+    sustained["frames_per_s"] = sustained["acked_per_s_measured"]
+    sustained["gateway_cpu_us_per_frame"] = round(cpu["gateway_cpu_s"] / counted * 1e6, 1)
+    sustained["postgres_cpu_us_per_frame"] = round(cpu["postgres_cpu_s"] / counted * 1e6, 1)
+    sustained["client_cpu_us_per_frame"] = round(cpu["client_cpu_s"] / counted * 1e6, 1)
+    sustained["samples_stored"] = stored_samples()
+    result["sustained"] = sustained
+    if floor:
+        copy = copy_floor(dsn, min(frames, 200_000))
+        result["copy_floor"] = copy
+        result["gateway_vs_floor"] = round(sustained["frames_per_s"] / max(copy["frames_per_s"], 0.001), 3)
+
+
+def run_storm(result: dict[str, Any], port: int, storm_loggers: int, quick: bool) -> None:
+    """3. Back-fill storm: history uploads (one record at a time) + live loggers."""
+    storm = {"port": port, "mode": "closed", "connections": storm_loggers, "window": 1, "duration": 600,
+             "limit": 144, "cn": "2051", "step": 600, "offset": 0, "first": 0}  # fmt: skip
+    live = {"port": port, "mode": "open", "connections": 100 if not quick else 20, "rate": 1.0,
+            "duration": 0, "cn": "2011", "first": storm_loggers, "offset": 3_000_000}  # fmt: skip
+    t0 = time.monotonic()
+    storm_proc = spawn_client(storm)
+    time.sleep(1.0)
+    live_results = []
+    while storm_proc.poll() is None:
+        live["duration"] = 5.0
+        live_results.append(collect(spawn_client(live)))
+        live["offset"] += 10
+    storm_result = collect(storm_proc)
+    drain = time.monotonic() - t0
+    lat = [r["ack_p99_ms"] for r in live_results if r["ack_p99_ms"] is not None]
+    result["backfill_storm"] = {
+        "loggers": storm_loggers, "records_each": 144, "acked": storm_result["acked"],
+        "drain_s": round(drain, 2), "records_per_s": round(storm_result["acked"] / drain, 1),
+        "history_ack_p50_ms": storm_result["ack_p50_ms"], "history_ack_p99_ms": storm_result["ack_p99_ms"],
+        "live_loggers": live["connections"], "live_ack_p50_ms": [r["ack_p50_ms"] for r in live_results],
+        "live_ack_p99_ms_worst": max(lat) if lat else None,
+    }  # fmt: skip
+
+
+def run_scale(result: dict[str, Any], gateway: Gateway, port: int, points: list[int], quick: bool) -> None:
+    """4. Connection scale: gateway CPU per frame at a fixed offered rate."""
+    total_rate = 400.0 if quick else 1500.0
+    scale = []
+    for n in points:
+        warm = n / total_rate + 2.0  # every connection has sent its first frame (the logger is bound)
+        cfg = {"port": port, "mode": "open", "connections": n, "rate": total_rate / n, "warmup": warm,
+               "duration": warm + (5.0 if quick else 20.0), "cn": "2011", "first": 0,
+               "offset": 4_000_000 + n * 1000}  # fmt: skip
+        (res,), cpu = measured(gateway, [cfg], warmup=warm)
+        counted = max(res["acked_measured"], 1)
+        scale.append({"connections": n, "acked_measured": counted, "ack_p50_ms": res["ack_p50_ms"],
+                      "ack_p99_ms": res["ack_p99_ms"], "gateway_cpu_s": cpu["gateway_cpu_s"],
+                      "gateway_cpu_us_per_frame": round(cpu["gateway_cpu_s"] / counted * 1e6, 1),
+                      "postgres_cpu_us_per_frame": round(cpu["postgres_cpu_s"] / counted * 1e6, 1)})  # fmt: skip
+    costs = [s["gateway_cpu_us_per_frame"] for s in scale]
+    result["connection_scale"] = {"offered_frames_per_s": total_rate, "points": scale,
+                                  "max_over_min": round(max(costs) / max(min(costs), 0.001), 3)}  # fmt: skip
 
 
 if __name__ == "__main__":
