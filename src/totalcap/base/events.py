@@ -3,6 +3,11 @@
 Appends are serialised with a transaction-scoped advisory lock, so the chain order is the commit
 order and every event links to the event committed just before it. The lock is held until the
 surrounding transaction ends; keep event-writing transactions short.
+
+A use case that records several events in one transaction (a quota crossing: the alarm, the valve
+order, its commands) may wrap itself in :func:`appended_together`: the events are then collected
+and appended at the end of the block with one lock, one read of the chain head and one INSERT, and
+the chain lock is held only from that append to the commit instead of from the first event on.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -89,17 +96,15 @@ def object_label(obj: Any) -> tuple[str, str]:
     raise TypeError(f"cannot record an event for {obj!r}")
 
 
-def record(
+def _new_event(
     actor: Any,
     obj: Any,
     action: str,
-    payload: dict[str, Any] | None = None,
-    *,
-    jurisdiction_path: str | None = None,
-    enterprise_id: int | None = None,
+    payload: dict[str, Any] | None,
+    jurisdiction_path: str | None,
+    enterprise_id: int | None,
 ) -> DomainEvent:
-    """Append a domain event for ``obj`` (a model instance or ``(type, id)``) inside the caller's
-    transaction. ``actor`` is a user, ``None`` for the system, or a string label."""
+    """The event's content as of now (not yet linked into the chain)."""
     object_type, object_id = object_label(obj)
     path, enterprise = _scope_of(obj)
     if jurisdiction_path is not None:
@@ -113,26 +118,124 @@ def record(
     else:
         actor_id = getattr(actor, "pk", None)
         actor_label = actor.get_username() if hasattr(actor, "get_username") else str(actor)
-    with transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-        prev = DomainEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
-        event = DomainEvent(
-            occurred_at=timezone.now(),
-            actor_id=actor_id,
-            actor_label=actor_label[:150],
-            object_type=object_type,
-            object_id=object_id[:64],
-            object_repr=str(obj)[:255] if isinstance(obj, models.Model) else "",
-            action=action,
-            payload=normalise(payload or {}),
-            jurisdiction_path=path,
-            enterprise_ref=enterprise,
-            prev_hash=prev,
-        )
-        event.hash = compute_hash(event)
-        event.save(force_insert=True)
+    return DomainEvent(
+        actor_id=actor_id,
+        actor_label=actor_label[:150],
+        object_type=object_type,
+        object_id=object_id[:64],
+        object_repr=str(obj)[:255] if isinstance(obj, models.Model) else "",
+        action=action,
+        payload=normalise(payload or {}),
+        jurisdiction_path=path,
+        enterprise_ref=enterprise,
+    )
+
+
+def _append(events: list[DomainEvent]) -> None:
+    """Link ``events`` (in order) after the chain head and insert them, inside the caller's
+    transaction. The advisory lock is taken *before* the head is read, in a statement of its own,
+    so that the read sees every event committed before the lock was granted."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    prev = DomainEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
+    for event in events:
+        event.occurred_at = timezone.now()  # the time of the append, as for a single record
+        event.prev_hash = prev
+        event.hash = prev = compute_hash(event)
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    else:
+        DomainEvent.objects.bulk_create(events)
+
+
+def record(
+    actor: Any,
+    obj: Any,
+    action: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    jurisdiction_path: str | None = None,
+    enterprise_id: int | None = None,
+) -> DomainEvent:
+    """Append a domain event for ``obj`` (a model instance or ``(type, id)``) inside the caller's
+    transaction. ``actor`` is a user, ``None`` for the system, or a string label.
+
+    Inside :func:`appended_together` the event is collected and appended at the end of that block
+    (the returned instance gets its id and hash then)."""
+    event = _new_event(actor, obj, action, payload, jurisdiction_path, enterprise_id)
+    batch = _current_batch()
+    if batch is not None:
+        batch.collect(event)
+        return event
+    # savepoint=False: an event that cannot be appended dooms the caller's transaction, so a state
+    # change never commits without its event (and the two savepoint round trips are saved).
+    with transaction.atomic(savepoint=False):
+        _append([event])
     return event
+
+
+class _Kept:
+    """An on-commit marker of one collected event: Django drops it when the savepoint the event
+    was recorded in is rolled back, and then the event must not be appended either."""
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        return None
+
+
+@dataclass
+class _Batch:
+    connection_alias: str
+    pending: list[tuple[DomainEvent, _Kept]] = field(default_factory=list)
+
+    def collect(self, event: DomainEvent) -> None:
+        marker = _Kept()
+        transaction.on_commit(marker, using=self.connection_alias)
+        self.pending.append((event, marker))
+
+    def surviving(self) -> list[DomainEvent]:
+        """The collected events whose savepoints were not rolled back (see :class:`_Kept`)."""
+        registered = transaction.get_connection(self.connection_alias).run_on_commit
+        alive = {id(entry[1]) for entry in registered}
+        return [event for event, marker in self.pending if id(marker) in alive]
+
+
+_local = threading.local()
+
+
+def _current_batch() -> _Batch | None:
+    batch: _Batch | None = getattr(_local, "batch", None)
+    if batch is not None and not transaction.get_connection(batch.connection_alias).in_atomic_block:
+        return None  # pragma: no cover - the block always runs inside its own atomic
+    return batch
+
+
+@contextmanager
+def appended_together() -> Iterator[None]:
+    """Collect the events recorded in this block and append them together at its end, in the
+    order they were recorded, with one chain lock, one head read and one INSERT.
+
+    The block runs in a transaction (the caller's, or one it opens); the append happens inside it,
+    so the events commit with the changes they describe, or not at all: an exception leaving the
+    block dooms the transaction. An event recorded in a savepoint that was rolled back (a nested
+    ``atomic`` whose error was caught inside the block) is not appended. A nested block joins the
+    outer one. Code inside the block must not read the chain (its events are not there yet).
+    """
+    if getattr(_local, "batch", None) is not None:
+        yield
+        return
+    batch = _Batch(connection.alias)
+    _local.batch = batch
+    try:
+        with transaction.atomic(savepoint=False):
+            yield
+            _local.batch = None
+            events = batch.surviving()
+            if events:
+                _append(events)
+    finally:
+        _local.batch = None
 
 
 @dataclass(frozen=True)
