@@ -1,4 +1,5 @@
-"""Alarm jobs: deliver one notification; escalate overdue alarms every minute."""
+"""Alarm jobs: deliver one notification; escalate overdue alarms every minute; queue the
+notifications of alarms whose post-commit queueing never ran (a process stopped in between)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,10 @@ def escalate(timestamp: int) -> None:
     from totalcap.alarms.services import escalate_due
 
     escalate_due()
+
+
+@periodic("* * * * *", name="alarms.notify_pending")
+def notify_pending(timestamp: int) -> None:
+    from totalcap.alarms.services import queue_pending_notifications
+
+    queue_pending_notifications()

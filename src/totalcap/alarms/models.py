@@ -12,7 +12,7 @@ from totalcap.alarms.choices import AlarmStatus, ChannelKind, DeliveryStatus, Re
 from totalcap.base.models import ScopedModel
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), exclude=["notify_pending"])
 class Alarm(ScopedModel):
     """One alarm condition of one source, from when it is raised until it is cleared.
 
@@ -75,6 +75,9 @@ class Alarm(ScopedModel):
     clear_reason = models.CharField(_("解除原因"), max_length=255, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("升级级别"), default=0)
     escalate_at = models.DateTimeField(_("确认期限"), null=True, blank=True)
+    # Raised with its notifications queued after the commit (behind urgent work such as a valve
+    # close); true until they are queued. A technical flag, so not in the field history.
+    notify_pending = models.BooleanField(_("通知待排队"), default=False, editable=False)
 
     scope_jurisdiction = "jurisdiction__path"
     scope_enterprise = "enterprise"
@@ -91,7 +94,12 @@ class Alarm(ScopedModel):
                 name="alarm_one_open_per_source_type",
             )
         ]
-        indexes = [models.Index(fields=["status", "escalate_at"], name="alarm_escalation_idx")]
+        indexes = [
+            models.Index(fields=["status", "escalate_at"], name="alarm_escalation_idx"),
+            models.Index(
+                fields=["raised_at"], condition=Q(notify_pending=True), name="alarm_notify_pending_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

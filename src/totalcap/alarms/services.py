@@ -64,17 +64,23 @@ def raise_alarm(
     jurisdiction: Jurisdiction | None = None,
     payload: dict[str, Any] | None = None,
     actor: Any = None,
+    notify_later: bool = False,
 ) -> Raised:
     """Raise an alarm, or count another occurrence of the open one with the same (source, type).
 
-    Only a new alarm notifies anybody; its deliveries are queued in the same transaction.
+    Only a new alarm notifies anybody; its deliveries are queued in the same transaction — or,
+    with ``notify_later``, after it commits: the caller then passes the alarm to
+    :func:`notify_after_commit` once its urgent work (a valve close) is scheduled. Until its
+    deliveries are queued such an alarm is marked ``notify_pending``, and the minute sweep
+    (:func:`queue_pending_notifications`) queues them should the process stop before it could.
     """
     if jurisdiction is None:
         if enterprise is None:
             raise ValueError("an alarm needs an enterprise or a jurisdiction")
         jurisdiction = enterprise.jurisdiction
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own: an alarm that cannot be raised fails the caller's transaction.
+    with transaction.atomic(savepoint=False):
         open_alarm: Alarm | None = (
             Alarm.objects.select_for_update()
             .filter(source=source, type=type, status__in=OPEN_STATUSES)
@@ -101,11 +107,55 @@ def raise_alarm(
             raised_at=now,
             last_seen_at=now,
             escalate_at=now + timedelta(minutes=deadline) if deadline else None,
+            notify_pending=notify_later,
         )
         events.record(actor, alarm, "alarm_raised", {"type": type, "severity": severity, "source": source})
-        queue_deliveries(alarm, reason="raised")
+        if not notify_later:
+            queue_deliveries(alarm, reason="raised")
     logger.info("alarm raised: %s %s (%s)", type, source, severity)
     return Raised(alarm, True)
+
+
+#: How long an alarm may wait for its notifications to be queued before the sweep does it.
+NOTIFY_GRACE = timedelta(seconds=30)
+
+
+def notify_after_commit(alarms: list[Alarm]) -> None:
+    """Queue the deliveries of alarms raised with ``notify_later`` once the transaction commits,
+    after the commit callbacks registered before this call (a failure is logged; the sweep retries)."""
+    ids = [alarm.pk for alarm in alarms if alarm.notify_pending]
+    if ids:
+        transaction.on_commit(lambda: queue_pending_notifications(ids), robust=True)
+
+
+def queue_pending_notifications(alarm_ids: list[int] | None = None, now: Any = None) -> int:
+    """Queue the deliveries of alarms still marked ``notify_pending``: these, or (the sweep) every
+    one raised more than :data:`NOTIFY_GRACE` ago. Each alarm once, under its row lock. Returns
+    how many alarms were handled."""
+    if alarm_ids is None:
+        now = now or timezone.now()
+        alarm_ids = list(
+            Alarm.objects.filter(notify_pending=True, raised_at__lte=now - NOTIFY_GRACE)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    handled = 0
+    for pk in alarm_ids:
+        with transaction.atomic():
+            alarm: Alarm | None = (
+                Alarm.objects.select_for_update(of=("self",))
+                .select_related("enterprise", "jurisdiction")
+                .filter(pk=pk, notify_pending=True)
+                .first()
+            )
+            if alarm is None:
+                continue
+            queue_deliveries(alarm, reason="raised")
+            # Not a state change of the alarm: no field history, no domain event.
+            Alarm.objects.filter(pk=pk).update(notify_pending=False)
+            alarm.notify_pending = False
+            handled += 1
+    return handled
 
 
 def acknowledge(actor: Any, alarm: Alarm) -> Alarm:
