@@ -82,7 +82,11 @@ def post(
     reference: dict[str, Any] | None = None,
     enterprise: Enterprise | None = None,
 ) -> Posted:
-    """Write a balanced transaction once per ``key``; returns it and whether it was new."""
+    """Write a balanced transaction once per ``key``; returns it and whether it was new.
+
+    When it is new, the accounts of ``legs`` are locked (primary-key order) until the caller's
+    transaction ends, and the caller's account objects carry the rows' current values (balance,
+    alert level), so a threshold evaluation in the same transaction needs no second lock."""
     legs = [(acc, Decimal(amount)) for acc, amount in legs if Decimal(amount) != ZERO]
     if not legs:
         raise LedgerError("nothing to post", code="empty_posting")
@@ -93,7 +97,9 @@ def post(
         raise LedgerError(f"unbalanced posting {key}: {dict(by_unit)}", code="unbalanced")
     label = "system" if actor is None else (actor if isinstance(actor, str) else actor.get_username())
     first = legs[0][0]
-    with transaction.atomic():
+    # No savepoint of its own: a posting that fails dooms the caller's transaction (or the
+    # caller's nearest savepoint), which is what a ledger wants; only the idempotent insert needs one.
+    with transaction.atomic(savepoint=False):
         try:
             with transaction.atomic():
                 tx = LedgerTransaction.objects.create(
@@ -108,21 +114,37 @@ def post(
                 )
         except IntegrityError:
             return Posted(LedgerTransaction.objects.get(key=key[:160]), False)
-        ids = sorted({acc.pk for acc, _ in legs})
-        locked = {a.pk: a for a in QuotaAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        locked = lock(acc for acc, _ in legs)
         LedgerEntry.objects.bulk_create(
             LedgerEntry(transaction=tx, account_id=acc.pk, amount=amt) for acc, amt in legs
         )
         deltas: dict[int, Decimal] = defaultdict(Decimal)
         for acc, amount in legs:
             deltas[acc.pk] += amount
+        now = timezone.now()
         for pk, delta in deltas.items():
             row = locked[pk]
             row.balance += delta
-            row.save(update_fields=["balance", "updated_at"])
-        for acc, _ in legs:  # the caller's objects see the new balances
-            acc.balance = locked[acc.pk].balance
+            row.updated_at = now
+        changed = [locked[pk] for pk in sorted(deltas)]
+        if len(changed) == 1:
+            changed[0].save(update_fields=["balance", "updated_at"])
+        else:  # one UPDATE for all the accounts of the posting
+            QuotaAccount.objects.bulk_update(changed, ["balance", "updated_at"])
+        for acc, _ in legs:
+            _refresh_from(acc, locked[acc.pk])
     return Posted(tx, True)
+
+
+def _refresh_from(acc: QuotaAccount, row: QuotaAccount) -> None:
+    """The caller's object takes the values of the row locked (and changed) by the posting, so
+    that after :func:`post` it is current — and stays so, locked, until the transaction ends.
+    Its cached relations (enterprise, pollutant …) are kept: an account's dimensions never change."""
+    if acc is row:
+        return
+    for f in QuotaAccount._meta.concrete_fields:
+        if not f.is_relation:
+            setattr(acc, f.attname, getattr(row, f.attname))
 
 
 def lock(accounts: Iterable[QuotaAccount]) -> dict[int, QuotaAccount]:

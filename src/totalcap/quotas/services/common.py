@@ -64,6 +64,37 @@ def emitted_account(monthly: QuotaAccount) -> QuotaAccount:
     )
 
 
+def month_accounts(
+    enterprise: Enterprise, pollutant: Pollutant, year: int, month: int, outlet: Outlet | None = None
+) -> tuple[QuotaAccount, QuotaAccount]:
+    """The monthly account and its emitted sink (what :func:`monthly_account` and
+    :func:`emitted_account` return) read in one query, created on first use, with their
+    enterprise, jurisdiction, outlet and pollutant attached so that nothing is loaded lazily later."""
+    jurisdiction = enterprise.jurisdiction
+    found = {
+        acc.kind: acc
+        for acc in QuotaAccount.objects.filter(
+            kind__in=[AccountKind.MONTHLY, AccountKind.EMITTED],
+            jurisdiction=jurisdiction,
+            enterprise=enterprise,
+            outlet=outlet,
+            pollutant=pollutant,
+            year=year,
+            month=month,
+        ).order_by()
+    }
+    pair = []
+    for kind in (AccountKind.MONTHLY, AccountKind.EMITTED):
+        acc = found.get(kind) or ledger.account(
+            kind, enterprise=enterprise, outlet=outlet, jurisdiction=jurisdiction, pollutant=pollutant,
+            year=year, month=month,
+        )  # fmt: skip
+        acc.enterprise, acc.jurisdiction = enterprise, jurisdiction
+        acc.outlet, acc.pollutant = outlet, pollutant
+        pair.append(acc)
+    return pair[0], pair[1]
+
+
 @dataclass(frozen=True)
 class Usage:
     """A month's quota: what was granted (used + remaining), used, remaining, and the share used."""

@@ -21,22 +21,24 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from totalcap.alarms.choices import Severity
-from totalcap.alarms.services import clear_condition, raise_alarm
+from totalcap.alarms.services import clear_condition, notify_after_commit, raise_alarm
+from totalcap.base import events
 from totalcap.quotas import ledger
 from totalcap.quotas.choices import AccountKind, AlertLevel, PlanStatus, TransactionKind
-from totalcap.quotas.models import ZERO, LedgerEntry, PeriodPlan, QuotaAccount
+from totalcap.quotas.models import ZERO, LedgerEntry, PeriodPlan, QuotaAccount, QuotaPolicy
 from totalcap.quotas.services.common import (
     Usage,
     emitted_account,
+    month_accounts,
     monthly_account,
     period_of,
     policy_for,
     usage,
 )
-from totalcap.registry.models import Outlet, Pollutant
+from totalcap.registry.models import Enterprise, Outlet, Pollutant
 
 logger = logging.getLogger("totalcap.quotas")
 
@@ -67,50 +69,87 @@ class Crossing:
     percent: Decimal
 
 
+def _plan_dimension(
+    enterprise_id: int, outlet_id: int, year: int, pollutant: Pollutant | None = None, code: str = ""
+) -> tuple[int | bool | None, Pollutant | None]:
+    """Which account dimension an outlet's consumption of a pollutant goes to, from the approved
+    plans of the year (one query): the outlet's own plan (its id), else the plant's plan (None);
+    False when the enterprise has no approved plan for it. Also the pollutant, read with the plans."""
+    plans = PeriodPlan.objects.filter(
+        Q(outlet_id=outlet_id) | Q(outlet__isnull=True),
+        enterprise_id=enterprise_id,
+        year=year,
+        status=PlanStatus.APPROVED,
+    )
+    plans = plans.filter(pollutant=pollutant) if pollutant is not None else plans.filter(pollutant__code=code)
+    found = list(plans.select_related("pollutant").order_by())
+    owners = {plan.outlet_id for plan in found}
+    pollutant = pollutant or (found[0].pollutant if found else None)
+    if outlet_id in owners:
+        return outlet_id, pollutant
+    if None in owners:
+        return None, pollutant
+    return False, pollutant
+
+
 def _controlled(outlet: Outlet, pollutant: Pollutant, year: int) -> Outlet | bool | None:
     """Which account dimension an outlet's consumption goes to: the outlet's own plan, else the
     plant's plan (None); False when the enterprise has no approved plan (not under total control)."""
-    plans = PeriodPlan.objects.filter(
-        enterprise_id=outlet.enterprise_id, pollutant=pollutant, year=year, status=PlanStatus.APPROVED
-    )
-    if plans.filter(outlet=outlet).exists():
-        return outlet
-    if plans.filter(outlet__isnull=True).exists():
-        return None
-    return False
+    dimension, _pollutant = _plan_dimension(outlet.enterprise_id, outlet.pk, year, pollutant)
+    if dimension is False or dimension is None:
+        return dimension
+    return outlet
+
+
+def _own_policy(enterprise: Enterprise) -> QuotaPolicy:
+    """The enterprise's policy as read with it (``select_related("enterprise__quota_policy")``),
+    else the default policy."""
+    try:
+        own: QuotaPolicy | None = enterprise.quota_policy
+    except QuotaPolicy.DoesNotExist:
+        own = None
+    return own if own is not None else policy_for(enterprise)
 
 
 def post_increments(increments: Iterable[Increment]) -> list[Crossing]:
-    """Consume increments (idempotent per key) and evaluate the thresholds of the touched accounts."""
-    touched: dict[int, QuotaAccount] = {}
-    cache: dict[tuple[int, str, int], Any] = {}
+    """Consume increments (idempotent per key) and evaluate the thresholds of the touched accounts.
+
+    One transaction; its domain events (alarms, valve orders, commands) are appended together at
+    its end. Reads per new outlet, pollutant and month: the outlet with its enterprise, jurisdiction
+    and policy; the year's plans with the pollutant; both accounts of the month. A close at 100 %
+    is committed together with its command, which leaves the gateway on commit.
+    """
+    touched: dict[int, tuple[QuotaAccount, QuotaAccount, QuotaPolicy]] = {}
+    dimensions: dict[tuple[int, str, int], tuple[int | bool | None, Pollutant | None]] = {}
+    accounts: dict[tuple[int, int | None, int, int, int], tuple[QuotaAccount, QuotaAccount]] = {}
     outlets: dict[int, Outlet] = {}
-    pollutants: dict[str, Pollutant] = {}
-    with transaction.atomic():
+    policies: dict[int, QuotaPolicy] = {}
+    with transaction.atomic(), events.appended_together():
         for inc in increments:
             if inc.amount <= ZERO:
                 continue
             outlet = outlets.get(inc.outlet_id)
             if outlet is None:
-                outlet = Outlet.objects.select_related("enterprise", "enterprise__jurisdiction").get(
-                    pk=inc.outlet_id
-                )
+                outlet = Outlet.objects.select_related(
+                    "enterprise", "enterprise__jurisdiction", "enterprise__quota_policy"
+                ).get(pk=inc.outlet_id)
                 outlets[inc.outlet_id] = outlet
-            pollutant = pollutants.get(inc.pollutant)
-            if pollutant is None:
-                found = Pollutant.objects.filter(code=inc.pollutant).first()
-                if found is None:
-                    continue
-                pollutant = pollutants[inc.pollutant] = found
             year, month = period_of(inc.data_time)
-            dim_key = (outlet.pk, pollutant.code, year)
-            if dim_key not in cache:
-                cache[dim_key] = _controlled(outlet, pollutant, year)
-            dimension = cache[dim_key]
-            if dimension is False:
+            dim_key = (outlet.pk, inc.pollutant, year)
+            if dim_key not in dimensions:
+                dimensions[dim_key] = _plan_dimension(
+                    outlet.enterprise_id, outlet.pk, year, code=inc.pollutant
+                )
+            dimension, pollutant = dimensions[dim_key]
+            if dimension is False or pollutant is None:
                 continue
-            monthly = monthly_account(outlet.enterprise, pollutant, year, month, dimension or None)
-            emitted = emitted_account(monthly)
+            account_key = (outlet.enterprise_id, dimension, pollutant.pk, year, month)
+            pair = accounts.get(account_key)
+            if pair is None:
+                pair = accounts[account_key] = month_accounts(
+                    outlet.enterprise, pollutant, year, month, outlet if dimension is not None else None
+                )
+            monthly, emitted = pair
             posted = ledger.post(
                 TransactionKind.CONSUMPTION,
                 inc.key,
@@ -120,9 +159,18 @@ def post_increments(increments: Iterable[Increment]) -> list[Crossing]:
                 reference={**inc.reference, "outlet": outlet.pk},
                 enterprise=outlet.enterprise,
             )
-            if posted.created:
-                touched[monthly.pk] = monthly
-        crossings = [c for c in (evaluate(acc) for acc in touched.values()) if c is not None]
+            if posted.created:  # both accounts are now locked and current (ledger.post)
+                if outlet.enterprise_id not in policies:
+                    policies[outlet.enterprise_id] = _own_policy(outlet.enterprise)
+                touched[monthly.pk] = (monthly, emitted, policies[outlet.enterprise_id])
+        crossings = [
+            c
+            for c in (
+                evaluate(monthly, emitted, locked=True, policy=policy)
+                for monthly, emitted, policy in touched.values()
+            )
+            if c is not None
+        ]
     return crossings
 
 
@@ -188,18 +236,35 @@ def level_for(use: Usage, warning: Decimal, red: Decimal, close: Decimal) -> int
     return AlertLevel.NONE
 
 
-def evaluate(monthly: QuotaAccount) -> Crossing | None:
+def evaluate(
+    monthly: QuotaAccount,
+    emitted: QuotaAccount | None = None,
+    *,
+    locked: bool = False,
+    policy: QuotaPolicy | None = None,
+) -> Crossing | None:
     """Compare the month's usage with the thresholds; act on a change of level (one alarm per
-    crossing; close at exhaustion; clear and reopen after a recharge)."""
+    crossing; close at exhaustion; clear and reopen after a recharge).
+
+    ``locked``: ``monthly`` and ``emitted`` were locked in this transaction by a posting and carry
+    their current rows (see :func:`ledger.post`), so they are not locked and read again.
+
+    On a crossing upwards the urgent work comes first in the commit callbacks: the close command
+    is created in this transaction (it leaves the gateway on commit), then the sound-and-light
+    indication, and only then are the alarms' notifications queued."""
     from totalcap.quotas.services import valves
 
-    with transaction.atomic():
-        emitted = emitted_account(monthly)
-        fresh = ledger.lock([monthly, emitted])
-        acc, sink = fresh[monthly.pk], fresh[emitted.pk]
+    with events.appended_together():  # one chain append for the crossing's events
+        if locked:
+            assert emitted is not None
+            acc, sink = monthly, emitted
+        else:
+            emitted = emitted or emitted_account(monthly)
+            fresh = ledger.lock([monthly, emitted])
+            acc, sink = fresh[monthly.pk], fresh[emitted.pk]
         assert acc.enterprise is not None
         use = usage(acc, sink)
-        policy = policy_for(acc.enterprise)
+        policy = policy or policy_for(acc.enterprise)
         level = level_for(use, policy.warning_pct, policy.red_pct, policy.close_pct)
         old = acc.alert_level
         if level == old:
@@ -208,11 +273,12 @@ def evaluate(monthly: QuotaAccount) -> Crossing | None:
         acc.save(update_fields=["alert_level", "updated_at"])
         source = f"quotas.account:{acc.pk}"
         if level > old:
+            raised = []
             for lvl in range(old + 1, level + 1):
                 if lvl == AlertLevel.NONE:
                     continue
                 type_, severity, title = ALARM_TYPES[AlertLevel(lvl)]
-                raise_alarm(
+                alarm = raise_alarm(
                     type=type_,
                     source=source,
                     title=title.format(pct=use.percent),
@@ -224,8 +290,13 @@ def evaluate(monthly: QuotaAccount) -> Crossing | None:
                     enterprise=acc.enterprise,
                     outlet=acc.outlet,
                     payload={"percent": str(use.percent), "account": acc.pk, "level": lvl},
+                    notify_later=True,
                 )
+                if alarm.created:
+                    raised.append(alarm.alarm)
                 valves.on_level_reached(acc, lvl, policy)
+            # Registered after the valve work's callbacks: messages go out behind the commands.
+            notify_after_commit(raised)
         else:
             for lvl in range(old, level, -1):
                 if lvl == AlertLevel.NONE:

@@ -36,7 +36,7 @@ from totalcap.quotas.choices import (
 )
 from totalcap.quotas.models import QuotaAccount, QuotaPolicy, ValveOrder
 from totalcap.registry.choices import Medium, ValveState
-from totalcap.registry.models import Outlet, Valve
+from totalcap.registry.models import Valve
 
 logger = logging.getLogger("totalcap.quotas")
 
@@ -160,12 +160,10 @@ def _system_order(
     not_before: dt.datetime | None,
 ) -> ValveOrder | None:
     """An automatic order (approved by the system) unless an equivalent one is already open."""
-    open_orders = ValveOrder.objects.filter(valve=valve).exclude(state__in=FINAL_VALVE_STATES)
-    if open_orders.filter(action=action).exists():
+    open_orders = list(ValveOrder.objects.filter(valve=valve).exclude(state__in=FINAL_VALVE_STATES))
+    if any(other.action == action for other in open_orders):
         return None
-    for other in open_orders.exclude(
-        action=action
-    ):  # a pending open is moot once we must close, and vice versa
+    for other in open_orders:  # a pending open is moot once we must close, and vice versa
         _step(other, "expired", None, reason=_("被新的%(a)s指令取代") % {"a": ValveAction(action).label})
     order = ValveOrder.objects.create(
         valve=valve,
@@ -184,12 +182,25 @@ def _system_order(
 
 
 def _valves_for(account: QuotaAccount) -> list[Valve]:
-    outlets = (
-        [account.outlet]
-        if account.outlet_id
-        else list(Outlet.objects.filter(enterprise_id=account.enterprise_id, medium=Medium.WATER))
-    )
-    return list(Valve.objects.filter(outlet__in=outlets).select_related("outlet", "logger"))
+    """The valves an account's month acts on (its outlet's, or every water outlet's of the plant),
+    in one query, linked to the account's outlet and enterprise as already read, so that their
+    orders, commands and events load nothing lazily (the logger's outlet is the valve's)."""
+    valves = Valve.objects.select_related("logger").order_by("outlet_id", "code")
+    if account.outlet_id:
+        found = list(valves.filter(outlet_id=account.outlet_id))
+        for valve in found:
+            valve.outlet = account.outlet
+    else:
+        found = list(
+            valves.select_related("outlet").filter(
+                outlet__enterprise_id=account.enterprise_id, outlet__medium=Medium.WATER
+            )
+        )
+    for valve in found:
+        valve.outlet.enterprise = account.enterprise
+        if valve.logger.outlet_id == valve.outlet_id:
+            valve.logger.outlet = valve.outlet
+    return found
 
 
 def on_level_reached(account: QuotaAccount, level: int, policy: QuotaPolicy) -> None:
@@ -231,12 +242,15 @@ def on_level_reached(account: QuotaAccount, level: int, policy: QuotaPolicy) -> 
                 outlet=valve.outlet,
             )
         else:
-            # The close goes to the logger before the sound-and-light indication: a logger
-            # executes one command at a time, so the order decides which one waits.
-            pk, logger_obj = order.pk, valve.logger
-            transaction.on_commit(lambda pk=pk: dispatch_due(pk))
+            # The close command is committed with the order and leaves the gateway on commit;
+            # the sound-and-light indication follows it (a logger executes one command at a
+            # time, so the order decides which one waits), outside this transaction; robust: an
+            # indication the logger cannot get must not stop the callbacks behind it.
+            _dispatch_now(order, valve)
+            logger_obj = valve.logger
             transaction.on_commit(
-                lambda lg=logger_obj: devices.indicate_alarm(lg, level=3, text=_("总量配额已用尽，阀门关闭"))
+                lambda lg=logger_obj: devices.indicate_alarm(lg, level=3, text=_("总量配额已用尽，阀门关闭")),
+                robust=True,
             )
 
 
@@ -255,8 +269,7 @@ def on_recharged(account: QuotaAccount, policy: QuotaPolicy) -> None:
                 valve, ValveAction.OPEN, ValveOrderOrigin.REOPEN, _("配额已补充，自动开阀"), account, None
             )
             if order is not None:
-                pk = order.pk
-                transaction.on_commit(lambda pk=pk: dispatch_due(pk))
+                _dispatch_now(order, valve)
 
 
 def system_close(valve: Valve, account: QuotaAccount | None, reason: str) -> ValveOrder | None:
@@ -264,9 +277,31 @@ def system_close(valve: Valve, account: QuotaAccount | None, reason: str) -> Val
     quota is exhausted); None when a close is already open."""
     order = _system_order(valve, ValveAction.CLOSE, ValveOrderOrigin.AUTO, reason, account, None)
     if order is not None:
-        pk = order.pk
-        transaction.on_commit(lambda pk=pk: dispatch_due(pk))
+        _dispatch_now(order, valve)
     return order
+
+
+def _dispatch(order: ValveOrder, valve: Valve) -> None:
+    """Queue the order's command for the valve's logger and record it on the order, in the
+    caller's transaction: the command is committed with the order, and the gateway sends it only
+    after that commit (``send_command`` announces it then). Sent is never executed: the order
+    follows the command's states (:func:`sync_order`)."""
+    command_id = devices.valve_command(valve, order.action, order.expires_at, order.reason)
+    order.command_id = command_id
+    order.save(update_fields=["command_id", "updated_at"])
+    events.record(None, order, "valve_order_dispatched", {"command": command_id})
+
+
+def _dispatch_now(order: ValveOrder, valve: Valve) -> None:
+    """Dispatch an approved system order in the transaction that created it. A command the
+    gateway's service refuses (logger disabled …) leaves the order approved and undispatched, as
+    :func:`dispatch_due` would: the periodic sweep tries again until the order expires."""
+    # No savepoint needed: ``send_command`` refuses before it writes, or inside its own atomic
+    # block, and nothing else here raises a ServiceError.
+    try:
+        _dispatch(order, valve)
+    except ServiceError as exc:
+        logger.warning("valve order %s not dispatched: %s", order.pk, exc)
 
 
 def dispatch_due(order_id: int | None = None, now: dt.datetime | None = None) -> list[ValveOrder]:
@@ -288,10 +323,7 @@ def dispatch_due(order_id: int | None = None, now: dt.datetime | None = None) ->
             if order.expires_at <= now:
                 _step(order, "expired", None, reason=_("未能在有效期内下发"))
                 continue
-            command_id = devices.valve_command(order.valve, order.action, order.expires_at, order.reason)
-            order.command_id = command_id
-            order.save(update_fields=["command_id", "updated_at"])
-            events.record(None, order, "valve_order_dispatched", {"command": command_id})
+            _dispatch(order, order.valve)
             sent.append(order)
     return sent
 
