@@ -294,13 +294,14 @@ def prepare(loggers: int) -> str:
 
 class Gateway:
     def __init__(self, port: int) -> None:
+        self.metrics_port = free_port()
         env = {**os.environ, "TOTALCAP_DB_NAME": DB_NAME, "DJANGO_SETTINGS_MODULE": "totalcap.settings",
                "TOTALCAP_GATEWAY_RATE_LIMIT": "1000000", "TOTALCAP_GATEWAY_RATE_BURST": "1000000",
                "TOTALCAP_GATEWAY_MAX_CONNECTIONS": "20000", "TOTALCAP_LOG_LEVEL": "WARNING"}  # fmt: skip
         self.log = open(ROOT / "var" / "bench-gateway.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "totalcap", "gateway", "--host", "127.0.0.1", "--port", str(port),
-             "--metrics-port", "0", "--no-backfill", "--name", "bench"],
+             "--metrics-port", str(self.metrics_port), "--no-backfill", "--name", "bench"],
             env=env, cwd=ROOT, stdout=self.log, stderr=self.log,
         )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -311,6 +312,21 @@ class Gateway:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("gateway did not start")
+
+    def counters(self) -> dict[str, float]:
+        """Counters (summed over their labels) and histogram counts/sums from the gateway's ``/metrics``."""
+        import urllib.request
+
+        out: dict[str, float] = {}
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                series, _, value = line.rpartition(" ")
+                name = series.split("{")[0]
+                if line.startswith("#") or name.endswith("_bucket"):
+                    continue
+                with contextlib.suppress(ValueError):
+                    out[name] = out.get(name, 0.0) + float(value)
+        return out
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -361,6 +377,7 @@ def measured(
     procs = [spawn_client(cfg) for cfg in cfgs]
     time.sleep(warmup)
     clients = [p.pid for p in procs]
+    m0 = gateway.counters()
     g0, p0, c0 = cpu_of([gateway.proc.pid]), cpu_of(pg), cpu_of(clients)
     t0 = time.monotonic()
     c1 = c0
@@ -368,7 +385,16 @@ def measured(
         c1 = max(c1, cpu_of(clients))  # a finished client can no longer be asked
         time.sleep(0.2)
     results = [collect(proc) for proc in procs]
+    m1 = gateway.counters()
+    commits = m1.get("totalcap_gateway_batches_total", 0) - m0.get("totalcap_gateway_batches_total", 0)
+    frames = m1.get("totalcap_gateway_batch_frames_sum", 0) - m0.get("totalcap_gateway_batch_frames_sum", 0)
+    seconds = m1.get("totalcap_gateway_commit_seconds_sum", 0) - m0.get(
+        "totalcap_gateway_commit_seconds_sum", 0
+    )
     return results, {
+        "commits": int(commits),
+        "frames_per_commit": round(frames / commits, 1) if commits else None,
+        "commit_ms_mean": round(seconds / commits * 1000, 2) if commits else None,
         "measured_s": round(time.monotonic() - t0, 2),
         "gateway_cpu_s": round(cpu_of([gateway.proc.pid]) - g0, 2),
         "postgres_cpu_s": round(cpu_of(pg) - p0, 2),
@@ -537,7 +563,8 @@ def run_scale(result: dict[str, Any], gateway: Gateway, port: int, points: list[
         scale.append({"connections": n, "acked_measured": counted, "ack_p50_ms": res["ack_p50_ms"],
                       "ack_p99_ms": res["ack_p99_ms"], "gateway_cpu_s": cpu["gateway_cpu_s"],
                       "gateway_cpu_us_per_frame": round(cpu["gateway_cpu_s"] / counted * 1e6, 1),
-                      "postgres_cpu_us_per_frame": round(cpu["postgres_cpu_s"] / counted * 1e6, 1)})  # fmt: skip
+                      "postgres_cpu_us_per_frame": round(cpu["postgres_cpu_s"] / counted * 1e6, 1),
+                      "frames_per_commit": cpu["frames_per_commit"], "commit_ms_mean": cpu["commit_ms_mean"]})  # fmt: skip
     costs = [s["gateway_cpu_us_per_frame"] for s in scale]
     result["connection_scale"] = {"offered_frames_per_s": total_rate, "points": scale,
                                   "max_over_min": round(max(costs) / max(min(costs), 0.001), 3)}  # fmt: skip

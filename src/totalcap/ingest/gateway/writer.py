@@ -1,10 +1,10 @@
 """Group commit: frames are collected in memory and written in one transaction per batch; the acks
 are written to the sockets only after that transaction committed.
 
-One batch = ``COPY`` of the raw frames into ``ingest_rawframe`` + ``COPY`` of the sample values into
-a temporary staging table and ``INSERT … SELECT … ON CONFLICT DO NOTHING`` into
-``monitoring_sample`` (a re-sent value is stored once, its raw frame always) + site information +
-``NOTIFY ingest_batch``. If the commit fails because the database went away, nothing is acked: the
+One batch = ``COPY`` of the raw frames into ``ingest_rawframe`` + ``COPY`` of the sample values
+straight into ``monitoring_sample`` — or, for a batch that re-sends a stored value, into a temporary
+staging table and ``INSERT … SELECT … ON CONFLICT DO NOTHING`` (a re-sent value is stored once, its
+raw frame always) + site information + ``NOTIFY ingest_batch`` sent with the ``COMMIT``. If the commit fails because the database went away, nothing is acked: the
 writer reconnects with back-off and retries the same batch (after checking whether the lost commit
 had in fact succeeded), while new frames queue up to ``queue_max_frames`` and reading pauses beyond
 that. A batch refused for its content (a value PostgreSQL will not take) is split until the
@@ -36,6 +36,7 @@ from totalcap.ingest.gateway.rows import field as text_field
 log = logging.getLogger("totalcap.ingest.writer")
 
 ID_BLOCK = 1024  # INCREMENT BY of ingest_rawframe_id_seq
+PARALLEL_WAIT = 0.02  # s a small batch waits for the running commit before it is looked at again
 DIRECT_COPY_PAUSE = 30.0  # s of staged inserts after a direct COPY met a value already stored
 
 
@@ -212,6 +213,17 @@ class GroupWriter:
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
+            if (
+                len(self._batch) < config.parallel_commit_frames
+                and any(other.busy for other in self._slots)
+                and not self._stopping
+            ):
+                # a commit is running: a small batch waits for it (one commit of many frames costs
+                # far less than two of few) unless it has grown big enough to commit beside it
+                self._slot_free.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._slot_free.wait(), PARALLEL_WAIT)
+                continue
             if len(self._batch) < 8 and config.batch_max_delay > 0 and not self._stopping:
                 await asyncio.sleep(config.batch_max_delay)  # let a few more frames join
             batch = self._batch[: config.batch_max_frames]
@@ -304,43 +316,43 @@ class GroupWriter:
             return await self._commit_splitting(slot, batch)
 
     async def _commit(self, slot: Slot, batch: list[Pending], attempt: int = 0) -> BatchResult:
+        """One transaction: BEGIN, COPY raw frames, COPY values (direct, or staged + ``ON CONFLICT``),
+        site information, then ``NOTIFY`` and ``COMMIT`` in one round trip."""
         conn = await self._connection(slot)
         started = time.monotonic()
+        direct = started >= self._direct_paused_until
         try:
             async with self._ids_lock:
                 await self._assign_ids(conn, batch)
             raw_text, sample_text, info, meta_needed = self._render(batch)
             result = BatchResult(frames=sum(1 for p in batch if p.direction == "i"))
-            async with conn.transaction(), conn.cursor() as cur:
-                async with cur.copy(_RAW_COPY) as copy:
-                    await copy.write(raw_text)
-                if sample_text:
-                    lines = sample_text.count("\n")
-                    if not await self._copy_direct(conn, cur, sample_text):
-                        async with cur.copy(_STAGE_COPY) as copy:
-                            await copy.write(sample_text)
-                        if meta_needed:
-                            await cur.execute(_INSERT_SAMPLES + " RETURNING frame_id, pollutant")
-                            rows = await cur.fetchall()
-                            result.inserted = {(r[0], r[1]) for r in rows}
-                            result.stored = len(rows)
-                        else:
-                            await cur.execute(_INSERT_SAMPLES)
-                            result.stored = max(cur.rowcount, 0)
-                    else:
-                        result.stored = lines
-                        if meta_needed:
-                            result.all_new = {p.frame_id for p in batch if p.sample_lines}
-                    result.duplicates = lines - result.stored
-                if info:
-                    await cur.executemany(_INSERT_INFO, info)
-                    if self.device_state_table:
-                        states = [row for row in info if row[2] in ("3020", "2021") and _is_state(row[4])]
-                        if states:
-                            await cur.executemany(_INSERT_STATE, [_state_params(r) for r in states])
-                await cur.execute(
-                    "SELECT pg_notify(%s, %s)", (hooks.NOTIFY_CHANNEL, _notify_payload(self, batch, result))
-                )
+            await conn.execute("BEGIN")
+            try:
+                async with conn.cursor() as cur:
+                    async with cur.copy(_RAW_COPY) as copy:
+                        await copy.write(raw_text)
+                    if sample_text:
+                        await self._copy_samples(cur, batch, sample_text, direct, meta_needed, result)
+                    if info:
+                        await cur.executemany(_INSERT_INFO, info)
+                        if self.device_state_table:
+                            states = [row for row in info if row[2] in ("3020", "2021") and _is_state(row[4])]
+                            if states:
+                                await cur.executemany(_INSERT_STATE, [_state_params(r) for r in states])
+                    await cur.execute(_notify_and_commit(_notify_payload(self, batch, result)))
+            except BaseException:
+                if not (conn.closed or conn.broken):
+                    with contextlib.suppress(psycopg.Error):
+                        await conn.execute("ROLLBACK")
+                raise
+        except psycopg.errors.UniqueViolation:
+            if not direct:
+                raise
+            # a value of the batch was already stored (a re-send): nothing was committed; the
+            # staged insert is used for DIRECT_COPY_PAUSE seconds (a history re-upload sends many)
+            self._direct_paused_until = time.monotonic() + DIRECT_COPY_PAUSE
+            self.metrics.inc("totalcap_gateway_copy_fallbacks_total")
+            return await self._commit(slot, batch, attempt)
         except psycopg.errors.TransactionRollback as exc:
             # deadlock / serialization failure between concurrent batches (the same key re-sent
             # into two batches): nothing was committed, the connection is fine, retry at once
@@ -361,26 +373,41 @@ class GroupWriter:
         self.metrics.observe("totalcap_gateway_batch_frames", len(batch))
         return result
 
-    async def _copy_direct(
-        self, conn: psycopg.AsyncConnection[Any], cur: psycopg.AsyncCursor[Any], sample_text: str
-    ) -> bool:
-        """COPY the values straight into ``monitoring_sample`` (in a savepoint); False when a value was
-        already stored, which rolls the savepoint back for the staged ``ON CONFLICT`` insert.
+    async def _copy_samples(
+        self,
+        cur: psycopg.AsyncCursor[Any],
+        batch: list[Pending],
+        sample_text: str,
+        direct: bool,
+        meta_needed: bool,
+        result: BatchResult,
+    ) -> None:
+        """The batch's values into ``monitoring_sample``.
 
-        Live data are almost never re-sent, so the direct path spares PostgreSQL the staging copy and
-        the conflict check of every row; after a conflict the staged insert is used for
-        ``DIRECT_COPY_PAUSE`` seconds (a history re-upload usually re-sends many values).
+        Live data are almost never re-sent, so by default they are COPYed straight into the store:
+        no staging copy and no conflict check per row. A value already stored makes that COPY fail
+        (the caller retries the batch staged); the staged path copies into a temporary table and
+        inserts with ``ON CONFLICT DO NOTHING``, returning which values were new.
         """
-        if time.monotonic() < self._direct_paused_until:
-            return False
-        try:
-            async with conn.transaction(), cur.copy(_SAMPLE_COPY) as copy:
+        lines = sample_text.count("\n")
+        if direct:
+            async with cur.copy(_SAMPLE_COPY) as copy:
                 await copy.write(sample_text)
-        except psycopg.errors.UniqueViolation:
-            self._direct_paused_until = time.monotonic() + DIRECT_COPY_PAUSE
-            self.metrics.inc("totalcap_gateway_copy_fallbacks_total")
-            return False
-        return True
+            result.stored = lines
+            if meta_needed:
+                result.all_new = {p.frame_id for p in batch if p.sample_lines}
+        else:
+            async with cur.copy(_STAGE_COPY) as copy:
+                await copy.write(sample_text)
+            if meta_needed:
+                await cur.execute(_INSERT_SAMPLES + " RETURNING frame_id, pollutant")
+                rows = await cur.fetchall()
+                result.inserted = {(r[0], r[1]) for r in rows}
+                result.stored = len(rows)
+            else:
+                await cur.execute(_INSERT_SAMPLES)
+                result.stored = max(cur.rowcount, 0)
+        result.duplicates = lines - result.stored
 
     async def _assign_ids(self, conn: psycopg.AsyncConnection[Any], batch: list[Pending]) -> None:
         missing = sum(1 for p in batch if not p.frame_id)
@@ -608,6 +635,11 @@ def _state_params(row: tuple[Any, ...]) -> tuple[Any, ...]:
     logger_id, outlet_id, _source, pollutant, code, value, _text, observed, frame_id, received = row
     return (logger_id, outlet_id, pollutant, code, value[:32], observed, "2021" if code.endswith("-RS") else "3020",
             frame_id, received)  # fmt: skip
+
+
+def _notify_and_commit(payload: str) -> sql.Composed:
+    """``NOTIFY ingest_batch, '<payload>'; COMMIT`` — one simple-protocol round trip."""
+    return sql.SQL("NOTIFY {}, {}; COMMIT").format(sql.Identifier(hooks.NOTIFY_CHANNEL), sql.Literal(payload))
 
 
 def _notify_payload(writer: GroupWriter, batch: list[Pending], result: BatchResult) -> str:
