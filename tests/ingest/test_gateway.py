@@ -237,6 +237,9 @@ def test_acks_are_stored_only_when_configured_refusals_always(make_gateway: Any,
     assert stranger.receive().cn == "9011"
     assert wait_for(lambda: RawFrame.objects.filter(qn=refused.qn, direction="o", cn="9011").exists())
     assert not RawFrame.objects.filter(qn=frame.qn, direction="o").exists()
+    assert wait_for(
+        lambda: quiet.gateway.metrics.counter_value("totalcap_gateway_acks_total") == 1
+    )  # not stored
     device.close()
     stranger.close()
     keeping = make_gateway(store_acks=True)
