@@ -48,7 +48,6 @@ class GatewayConfig:
     batch_max_delay: float = 0.005  # s: how long the first frame of a batch may wait for others
     queue_max_frames: int = 50000  # frames waiting for commit before reading pauses (back-pressure)
     writer_connections: int = 2  # batches committed concurrently (PostgreSQL works on several cores)
-    parallel_commit_frames: int = 200  # a batch commits beside a running one only from this size
     store_acks: bool = False  # store the 9014/9013 acks of uploads as raw frames (direction out) too
     # sessions and registry
     registry_refresh: float = 60.0  # s between full reloads of the logger registry

@@ -36,7 +36,6 @@ from totalcap.ingest.gateway.rows import field as text_field
 log = logging.getLogger("totalcap.ingest.writer")
 
 ID_BLOCK = 1024  # INCREMENT BY of ingest_rawframe_id_seq
-PARALLEL_WAIT = 0.02  # s a small batch waits for the running commit before it is looked at again
 DIRECT_COPY_PAUSE = 30.0  # s of staged inserts after a direct COPY met a value already stored
 
 
@@ -212,17 +211,6 @@ class GroupWriter:
             if slot is None:
                 self._slot_free.clear()
                 await self._slot_free.wait()
-                continue
-            if (
-                len(self._batch) < config.parallel_commit_frames
-                and any(other.busy for other in self._slots)
-                and not self._stopping
-            ):
-                # a commit is running: a small batch waits for it (one commit of many frames costs
-                # far less than two of few) unless it has grown big enough to commit beside it
-                self._slot_free.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._slot_free.wait(), PARALLEL_WAIT)
                 continue
             if len(self._batch) < 8 and config.batch_max_delay > 0 and not self._stopping:
                 await asyncio.sleep(config.batch_max_delay)  # let a few more frames join
