@@ -69,7 +69,7 @@ class GatewayConfig:
     metrics_port: int = 9213  # 0: no HTTP endpoint (snapshots still go to the database)
     metrics_snapshot_interval: float = 5.0
     shutdown_grace: float = 10.0
-    event_loop: str = "uvloop"  # uvloop (libuv, about twice the socket throughput) or asyncio
+    event_loop: str = "uvloop"  # uvloop (libuv: a sixth less gateway CPU at 1,000 frames/s) or asyncio
     wait_for_port: bool = False  # keep retrying when the port is taken (make run) instead of exiting
 
     def __post_init__(self) -> None:

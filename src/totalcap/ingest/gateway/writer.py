@@ -4,11 +4,12 @@ are written to the sockets only after that transaction committed.
 One batch = ``COPY`` of the raw frames into ``ingest_rawframe`` + ``COPY`` of the sample values
 straight into ``monitoring_sample`` — or, for a batch that re-sends a stored value, into a temporary
 staging table and ``INSERT … SELECT … ON CONFLICT DO NOTHING`` (a re-sent value is stored once, its
-raw frame always) + site information + ``NOTIFY ingest_batch`` sent with the ``COMMIT``. If the commit fails because the database went away, nothing is acked: the
-writer reconnects with back-off and retries the same batch (after checking whether the lost commit
-had in fact succeeded), while new frames queue up to ``queue_max_frames`` and reading pauses beyond
-that. A batch refused for its content (a value PostgreSQL will not take) is split until the
-offending frame is found; that frame is stored raw only, with the error as a warning.
+raw frame always) + site information + ``NOTIFY ingest_batch`` sent with the ``COMMIT``. If the
+commit fails because the database went away, nothing is acked: the writer reconnects with back-off
+and retries the same batch (after checking whether the lost commit had in fact succeeded), while new
+frames queue up to ``queue_max_frames`` and reading pauses beyond that. A batch refused for its
+content (a value PostgreSQL will not take) is split until the offending frame is found; that frame is
+stored raw only, with the error as a warning.
 """
 
 from __future__ import annotations
@@ -491,6 +492,7 @@ class GroupWriter:
             self._dispatch_hooks(batch, result, now)
 
     def _dispatch_hooks(self, batch: list[Pending], result: BatchResult, now: datetime) -> None:
+        # frames with at least one newly stored value (a re-sent frame's outlet is not announced)
         new = [
             p
             for p in batch
@@ -498,6 +500,7 @@ class GroupWriter:
             and p.logger_id is not None
             and p.outlet_id is not None
             and p.data_time is not None
+            and (p.frame_id in result.all_new or any(result.is_new(p.frame_id, m[0]) for m in p.sample_meta))
         ]
         outlets = frozenset(p.outlet_id for p in new if p.outlet_id is not None)
         messages = tuple(
