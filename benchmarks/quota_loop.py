@@ -213,6 +213,7 @@ async def one_trial(port: int, mn: str, index: int) -> dict[str, float | None]:
     closed = await dev.read_until(seen, 10.0)
     writer.close()
     return {
+        "sent_at": t0,
         "ack_s": None if acked is None else acked - t0,
         "close_s": None if closed is None else closed - t0,
     }
@@ -275,6 +276,10 @@ def main() -> None:
         "close_over_ack_p50": round(sorted(close)[len(close) // 2] / sorted(ack)[len(ack) // 2], 2)
         if close and ack else None,
         "target_p99_ms": 200,
+        # per crossing: seconds since the first crossing was sent, ack and close in ms (for outliers)
+        "trials": [[round((r["sent_at"] or 0) - (results[0]["sent_at"] or 0), 3),
+                    None if r["ack_s"] is None else round(r["ack_s"] * 1000, 1),
+                    None if r["close_s"] is None else round(r["close_s"] * 1000, 1)] for r in results],
     }  # fmt: skip
     print(json.dumps(out, ensure_ascii=False))
     if len(close) < n:
