@@ -213,3 +213,41 @@ def test_hook_to_close_command_latency(gateway: Any, tx_world: Any, tmp_path: Pa
     # here: every close followed its own frame, through the hook, within the simulator's run.
     print("frame → close command latencies (s):", [round(x, 4) for x in latencies])
     assert len(latencies) == 10 and all(0 < x < 30 for x in latencies), latencies
+
+
+def test_the_sweep_reads_every_open_command_and_keeps_those_of_online_loggers(
+    gateway: Any, tx_world: Any, tmp_path: Path
+) -> None:
+    import asyncio
+    import time
+
+    from totalcap.ingest.gateway.dispatcher import _open_commands
+
+    logger = logger_of(tx_world)
+    other = DataLogger.objects.exclude(pk=logger.pk).first()
+    assert other is not None
+    mine = services.send_command(None, logger, "set_rtd_interval", {"seconds": 30})
+    theirs = services.send_command(None, other, "set_rtd_interval", {"seconds": 30})
+    everything = {row[0] for row in _open_commands(None)}
+    assert {mine.pk, theirs.pk} <= everything
+    assert {row[0] for row in _open_commands([logger.pk])} == {mine.pk}
+    # forgotten by the dispatcher (as if its notification was lost): the sweep queues it again for
+    # the logger that is online here, and only for it
+    sim = SimThread(registry_specs([logger.mn]), gateway.port, tmp_path / "s.jsonl").start()
+    try:
+        assert wait_for(lambda: state(mine) == "executed", timeout=20)
+        dispatcher = gateway.gateway.dispatcher
+        dropped: list[int] = []
+        gateway.call(
+            lambda: setattr(dispatcher, "enqueue", lambda command_id, *_a: dropped.append(command_id))
+        )
+        again = services.send_command(None, logger, "set_rtd_interval", {"seconds": 45})
+        assert wait_for(lambda: again.pk in dropped)  # both announcements (in-process and NOTIFY) lost
+        time.sleep(0.5)
+        gateway.call(lambda: delattr(dispatcher, "enqueue"))
+        assert state(again) == "requested"
+        asyncio.run_coroutine_threadsafe(dispatcher.sweep(), gateway.loop).result(10)
+        assert wait_for(lambda: state(again) == "executed", timeout=20)
+        assert state(theirs) == "requested"
+    finally:
+        sim.stop()

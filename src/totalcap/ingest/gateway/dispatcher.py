@@ -354,9 +354,12 @@ class Dispatcher:
         while True:
             await asyncio.sleep(0.2)
             now = time.monotonic()
-            for queue in list(self.queues.values()):
-                flight = queue.in_flight
-                if flight is None or not flight.deadline or now < flight.deadline:
+            # the commands in flight (by_qn), not every connected logger's queue
+            for flight in list(self.by_qn.values()):
+                if not flight.deadline or now < flight.deadline:
+                    continue
+                queue = self.queues.get(flight.logger_id)
+                if queue is None or queue.in_flight is not flight:
                     continue
                 if flight.accepted:
                     await self._finish(flight.logger_id, flight.command_id, "timed_out",
@@ -380,11 +383,14 @@ class Dispatcher:
     async def sweep(self) -> None:
         """Expire what waited too long; (re)queue open commands of loggers connected here."""
         await self.gw.django(_expire)
-        online = [lid for lid, s in self.gw.sessions.items() if s.online]
+        online = {lid for lid, s in self.gw.sessions.items() if s.online}
         if not online:
             return
-        for command_id, logger_id, _state in await self.gw.django(_open_commands, online):
-            self.enqueue(command_id, logger_id)
+        # all open commands (few, by the (state, expires_at) index), filtered here: a query with the
+        # ids of thousands of online loggers cost more to build and bind than to answer
+        for command_id, logger_id, _state in await self.gw.django(_open_commands, None):
+            if logger_id in online:
+                self.enqueue(command_id, logger_id)
 
 
 # ---------------------------------------------------------------------------------- Django side
@@ -398,15 +404,14 @@ def _logger_of(command_id: int) -> int | None:
     )
 
 
-def _open_commands(logger_ids: list[int]) -> list[tuple[int, int, str]]:
+def _open_commands(logger_ids: list[int] | None) -> list[tuple[int, int, str]]:
+    """Open commands (requested, sent, accepted) of these loggers, or of all loggers (None)."""
     from totalcap.ingest.models import Command
 
-    rows = (
-        Command.objects.filter(logger_id__in=logger_ids, state__in=["requested", "sent", "accepted"])
-        .order_by("pk")
-        .values_list("pk", "logger_id", "state")
-    )
-    return list(rows)
+    rows = Command.objects.filter(state__in=["requested", "sent", "accepted"])
+    if logger_ids is not None:
+        rows = rows.filter(logger_id__in=logger_ids)
+    return list(rows.order_by("pk").values_list("pk", "logger_id", "state"))
 
 
 def _prepare(command_id: int, gateway: str) -> tuple[str, str, dict[str, Any], int, int, int, str] | None:
