@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,12 +16,17 @@ def test_uvloop_is_the_default_event_loop() -> None:
 
     factory = loop_factory(GatewayConfig().event_loop)
     assert factory is uvloop.new_event_loop
-    loop = factory()
-    try:
-        assert isinstance(loop, uvloop.Loop)
-        assert loop.run_until_complete(asyncio.sleep(0, "ran")) == "ran"
-    finally:
-        loop.close()
+    outcome: list[object] = []
+
+    def run() -> None:  # in a thread of its own: the test's thread may hold a running loop (Playwright)
+        with asyncio.Runner(loop_factory=factory) as runner:
+            outcome.append(type(runner.get_loop()))
+            outcome.append(runner.run(asyncio.sleep(0, "ran")))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    assert outcome == [uvloop.Loop, "ran"]
     assert loop_factory("asyncio") is None  # asyncio.Runner's default loop
 
 
