@@ -248,3 +248,27 @@ def test_acks_are_stored_only_when_configured_refusals_always(make_gateway: Any,
     assert device.receive().cn == "9014"
     assert wait_for(lambda: RawFrame.objects.filter(qn=frame.qn, direction="o", cn="9014").exists())
     device.close()
+
+
+def test_batch_notification_carries_any_gateway_name(make_gateway: Any, tx_world: Any) -> None:
+    """The NOTIFY that goes with each COMMIT is rendered as plain text: a quote, a backslash and
+    non-ASCII characters in the gateway's name arrive intact."""
+    import json
+
+    import psycopg
+
+    from .conftest import test_dsn
+
+    logger = water_logger(tx_world)
+    name = "网关'o\\b-" + str(logger.pk)
+    with psycopg.connect(test_dsn(), autocommit=True) as listener:
+        listener.execute("LISTEN ingest_batch")
+        gw = make_gateway(name=name)
+        device = Device(gw.port, logger.mn)
+        device.realtime({"w01018": "3"})
+        assert device.receive().cn == "9014"
+        device.close()
+        payloads = [json.loads(n.payload) for n in listener.notifies(timeout=5, stop_after=1)]
+    assert payloads and payloads[0]["gateway"] == name
+    assert payloads[0]["frames"] == 1 and payloads[0]["outlets"] == [logger.outlet_id]
+    assert RawFrame.objects.filter(gateway=name, direction="i").count() == 1
