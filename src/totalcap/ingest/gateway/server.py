@@ -111,7 +111,7 @@ class Gateway:
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
-        self.registry.replace(await self.django(load_profiles))
+        self.registry.apply(await self.django(load_profiles))
         await self.writer.start()
         await self.django(_reset_sessions, self.config.name)
         while True:
@@ -303,7 +303,7 @@ class Gateway:
 
     async def _reload(self) -> None:
         try:
-            self.registry.replace(await self.django(load_profiles))
+            self.registry.apply(await self.django(load_profiles, self.registry.fingerprints))
         except Exception:
             log.exception("registry reload failed")
 
