@@ -39,7 +39,7 @@ system-deps:
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
-	$(BIN)/mypy src/hj212 src/totalcap
+	$(BIN)/mypy src/hj212 src/totalcap benchmarks
 
 test: install system-deps lint
 	DJANGO_SETTINGS_MODULE=totalcap.settings_test $(BIN)/totalcap makemigrations --check --dry-run

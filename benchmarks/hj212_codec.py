@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from hj212 import CP, Reassembler, StreamDecoder, build, build_frames, make_frame, parse_frame
 from hj212.crc import crc16_hj212
+from hj212.frame import Frame
 
 MN = "010000A8900016F000169DC0"
 TARGET_FPS = 25_000
@@ -84,7 +85,7 @@ def site_info_3020() -> bytes:
     return build(make_frame(3020, qn="20240315103000789", st="32", mn=MN, flag=5, cp=cp))
 
 
-def history_message():  # type: ignore[no-untyped-def]
+def history_message() -> Frame:
     codes = [f"a{21000 + i}" for i in range(30)]
     subjects = {
         code: {"Cou": "1234.56", "Min": "1.23", "Avg": "2.345", "Max": "3.456", "ZsAvg": "2.9", "Flag": "N"}
@@ -127,7 +128,13 @@ def best_time(func: Callable[[], object], number: int, repeat: int) -> float:
     return best / number
 
 
-def measure(raw_frames: list[bytes], parse_all, build_all, number: int, repeat: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def measure(
+    raw_frames: list[bytes],
+    parse_all: Callable[[], object],
+    build_all: Callable[[], object],
+    number: int,
+    repeat: int,
+) -> dict[str, float]:
     size = sum(len(f) for f in raw_frames)
     count = len(raw_frames)
     # interleave to share the machine's noise fairly

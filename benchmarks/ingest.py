@@ -392,7 +392,7 @@ def postgres_pids() -> list[int]:
 
 def measured(
     gateway: Gateway, cfgs: list[dict[str, Any]], warmup: float = 0.0
-) -> tuple[list[dict[str, Any]], dict[str, float]]:
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run client processes; CPU seconds of gateway / clients / PostgreSQL from ``warmup`` seconds
     after the start (connections made, loggers bound) to the end."""
     pg = postgres_pids()  # the gateway's backends exist since it started
@@ -527,9 +527,10 @@ def run_sustained(
     result: dict[str, Any], gateway: Gateway, dsn: str, port: int, conns: int, duration: float, floor: bool
 ) -> None:
     """1. Sustained ingest, closed loop; 2. (``floor``) the COPY floor in the same run, same rows."""
-    cfg = {"port": port, "mode": "closed", "connections": conns, "window": 4, "duration": duration,
-           "warmup": min(5.0, duration / 3), "cn": "2011"}  # fmt: skip
-    (sustained,), cpu = measured(gateway, [cfg], warmup=cfg["warmup"])
+    warmup = min(5.0, duration / 3)
+    cfg: dict[str, Any] = {"port": port, "mode": "closed", "connections": conns, "window": 4,
+                           "duration": duration, "warmup": warmup, "cn": "2011"}  # fmt: skip
+    (sustained,), cpu = measured(gateway, [cfg], warmup=warmup)
     frames = sustained["acked"]
     counted = max(sustained["acked_measured"], 1)
     sustained.update(cpu)
@@ -547,9 +548,9 @@ def run_sustained(
 
 def run_storm(result: dict[str, Any], port: int, storm_loggers: int, quick: bool) -> None:
     """3. Back-fill storm: history uploads (one record at a time) + live loggers."""
-    storm = {"port": port, "mode": "closed", "connections": storm_loggers, "window": 1, "duration": 600,
+    storm: dict[str, Any] = {"port": port, "mode": "closed", "connections": storm_loggers, "window": 1, "duration": 600,
              "limit": 144, "cn": "2051", "step": 600, "offset": 0, "first": 0}  # fmt: skip
-    live = {"port": port, "mode": "open", "connections": 100 if not quick else 20, "rate": 1.0,
+    live: dict[str, Any] = {"port": port, "mode": "open", "connections": 100 if not quick else 20, "rate": 1.0,
             "duration": 0, "cn": "2011", "first": storm_loggers, "offset": 3_000_000}  # fmt: skip
     t0 = time.monotonic()
     storm_proc = spawn_client(storm)

@@ -149,6 +149,40 @@ def test_takeover_closes_the_old_connection(gateway: Any, tx_world: Any) -> None
     second.close()
 
 
+def test_takeover_across_gateways_the_newest_binding_wins(make_gateway: Any, tx_world: Any) -> None:
+    """A logger reconnecting to another gateway behind the load balancer: the first gateway drops its
+    connection when the second one's claim arrives; a late claim of an older binding drops nothing."""
+    import json
+
+    from totalcap.ingest.gateway.server import _epoch_ms
+
+    logger = water_logger(tx_world)
+    a, b = make_gateway(), make_gateway()
+    first = Device(a.port, logger.mn)
+    first.realtime({"w01018": "1"}, at=datetime.now(BEIJING) - timedelta(seconds=5))
+    assert (ack := first.receive()) is not None and ack.cn == "9014"
+    second = Device(b.port, logger.mn)
+    second.realtime({"w01018": "2"})
+    assert (ack := second.receive()) is not None and ack.cn == "9014"
+    assert wait_for(lambda: _drain(first), timeout=5)
+    assert not a.gateway.sessions[logger.pk].online
+
+    session = b.gateway.sessions[logger.pk]
+    assert session.online and session.connected_at is not None
+    ours = _epoch_ms(session.connected_at)
+
+    def claim(at: int) -> str:
+        return json.dumps({"gateway": a.config.name, "loggers": [logger.pk], "bound_ms": [at]})
+
+    b.call(b.gateway.session_claimed, claim(ours - 1000))  # A's old binding, announced late
+    assert b.gateway.sessions[logger.pk].online
+    second.realtime({"w01018": "3"}, at=datetime.now(BEIJING) + timedelta(seconds=1))
+    assert (ack := second.receive()) is not None and ack.cn == "9014"
+    b.call(b.gateway.session_claimed, claim(ours + 1000))  # a newer binding elsewhere
+    assert wait_for(lambda: _drain(second), timeout=5)
+    assert not b.gateway.sessions[logger.pk].online
+
+
 def test_card_swipe_and_valve_report_reach_hooks_and_registry(gateway: Any, tx_world: Any) -> None:
     import time
 

@@ -41,11 +41,13 @@ from totalcap.quotas.services.consumption import Increment, post_increments
 from totalcap.registry.choices import DeviceStatus
 from totalcap.registry.models import DataLogger, Valve
 
-#: Queries of the crossing up to the commit that releases the close command (79 before issue 7).
-CROSSING_UNTIL_CLOSE = 27
-#: Every query of the crossing, the work after the close included (93 before issue 7; a
-#: notification channel adds its recipients' deliveries after the close, not before it).
-CROSSING_TOTAL = 41
+#: Queries of the crossing up to the commit that releases the close command (79 before issue 7,
+#: 27 before send_command stopped opening a savepoint of its own inside its caller's transaction).
+CROSSING_UNTIL_CLOSE = 25
+#: Every query of the crossing, the work after the close included (93 before issue 7, 41 before the
+#: savepoint change above; a notification channel adds its recipients' deliveries after the close,
+#: not before it).
+CROSSING_TOTAL = 37
 #: A minute record of a controlled outlet that crosses nothing.
 ORDINARY_RECORD = 11
 #: Each further record of the same outlet and month in the same batch.

@@ -149,7 +149,9 @@ def send_command(
     else:
         label, user = actor.get_username(), actor
     qn = new_qn(now)
-    with transaction.atomic():
+    # no savepoint of its own when the caller has a transaction (a quota crossing): only the insert
+    # needs one, to retry with the next QN after a collision
+    with transaction.atomic(savepoint=False):
         for _attempt in range(50):
             try:
                 with transaction.atomic():

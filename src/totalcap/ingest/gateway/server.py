@@ -74,7 +74,7 @@ class Gateway:
         self._reload_task: asyncio.Task[None] | None = None
         self._deferred: set[asyncio.Future[Any]] = set()
         self._unbound_tokens = config.unbound_store_rate
-        self._new_bindings: list[tuple[int, int]] = []
+        self._new_bindings: list[tuple[int, int, int]] = []  # logger, connection, bound at (epoch ms)
         self._unbound_at = time.monotonic()
         self._unknown_logged = 0.0
         self.loop: asyncio.AbstractEventLoop
@@ -250,7 +250,7 @@ class Gateway:
         session.bad_frames = 0
         session.urgent = True
         log.info("logger %s bound to connection %s from %s", profile.mn, conn.id, conn.peer)
-        self._new_bindings.append((profile.id, conn.id))
+        self._new_bindings.append((profile.id, conn.id, _epoch_ms(wall)))
         if profile.init_on_connect and session.initialised_connection != conn.id:
             session.initialised_connection = conn.id
             session.initialised_at = wall
@@ -260,16 +260,26 @@ class Gateway:
         self.dispatcher.on_connect(profile.id)
 
     def session_claimed(self, payload: str) -> None:
-        """Other gateways bound loggers: drop our (stale) connections of them."""
+        """Other gateways bound loggers: drop our (stale) connections of them — unless ours was bound
+        after theirs (the claim of an older binding can arrive late; the newest binding wins, and the
+        other gateway drops its connection when our claim reaches it)."""
         try:
             data = json.loads(payload)
         except ValueError:
             return
         if data.get("gateway") == self.config.name:
             return
-        for logger_id in data.get("loggers", []):
+        loggers = data.get("loggers", [])
+        bound_ms = data.get("bound_ms") or [None] * len(loggers)
+        for logger_id, their_ms in zip(loggers, bound_ms, strict=False):
             session = self.sessions.get(int(logger_id))
             if session is None or session.connection is None:
+                continue
+            if (
+                their_ms is not None
+                and session.connected_at is not None
+                and _epoch_ms(session.connected_at) > their_ms
+            ):
                 continue
             conn = session.connection
             conn.loggers.pop(session.profile.id, None)
@@ -354,7 +364,7 @@ class Gateway:
                 await self.django(_claim, bindings, self.config.name)
             except Exception:
                 log.exception("bindings not announced")
-            await self.dispatcher.load_pending([logger_id for logger_id, _conn in bindings])
+            await self.dispatcher.load_pending([logger_id for logger_id, _conn, _at in bindings])
 
     async def _registry_loop(self) -> None:
         while True:
@@ -435,14 +445,20 @@ def _reset_sessions(gateway: str) -> None:
     )
 
 
-def _claim(bindings: list[tuple[int, int]], gateway: str) -> None:
-    """``NOTIFY ingest_session`` for newly bound loggers (chunks of 300 fit the 8000-byte payload)."""
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _claim(bindings: list[tuple[int, int, int]], gateway: str) -> None:
+    """``NOTIFY ingest_session`` for newly bound loggers, with when each was bound (chunks of 200 fit
+    the 8000-byte payload)."""
     from django.db import connection
 
     with connection.cursor() as cur:
-        for i in range(0, len(bindings), 300):
-            chunk = bindings[i : i + 300]
-            payload = {"gateway": gateway, "loggers": [lid for lid, _c in chunk]}
+        for i in range(0, len(bindings), 200):
+            chunk = bindings[i : i + 200]
+            payload = {"gateway": gateway, "loggers": [lid for lid, _c, _at in chunk],
+                       "bound_ms": [at for _lid, _c, at in chunk]}  # fmt: skip
             cur.execute(
                 "SELECT pg_notify(%s, %s)", [SESSION_CHANNEL, json.dumps(payload, separators=(",", ":"))]
             )
