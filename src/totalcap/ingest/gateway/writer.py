@@ -651,10 +651,10 @@ def _notify_payload(writer: GroupWriter, batch: list[Pending], result: BatchResu
     return json.dumps(payload, separators=(",", ":"))
 
 
-_RAW_COPY = "COPY ingest_rawframe ({}) FROM STDIN".format(", ".join(f'"{c}"' for c in RAW_COLUMNS))
-_SAMPLE_COPY = "COPY monitoring_sample ({}) FROM STDIN".format(", ".join(f'"{c}"' for c in SAMPLE_COLUMNS))
-_STAGE_COPY = "COPY ingest_stage ({}) FROM STDIN".format(", ".join(f'"{c}"' for c in SAMPLE_COLUMNS))
 _COLS = ", ".join(f'"{c}"' for c in SAMPLE_COLUMNS)
+_RAW_COPY = "COPY ingest_rawframe ({}) FROM STDIN".format(", ".join(f'"{c}"' for c in RAW_COLUMNS))
+_SAMPLE_COPY = f"COPY monitoring_sample ({_COLS}) FROM STDIN"
+_STAGE_COPY = f"COPY ingest_stage ({_COLS}) FROM STDIN"
 _INSERT_SAMPLES = (
     f"INSERT INTO monitoring_sample ({_COLS}) SELECT {_COLS} FROM ingest_stage ON CONFLICT DO NOTHING"
 )
