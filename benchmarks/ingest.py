@@ -15,7 +15,8 @@ connection); the floor = the same sample rows written by psycopg COPY straight i
 ``monitoring_sample`` (no raw frames, no staging, no acks); the storm = 1,000 loggers each
 re-uploading 144 minute records (one at a time, as a history upload waits for each 9014) while
 100 live loggers send real-time data; scale = gateway CPU per frame at a fixed offered rate with
-100 / 1,000 / 5,000 connections. CPU of the gateway, the client and PostgreSQL is reported so the
+100 / 1,000 / 5,000 connections, the frames paced evenly by one clock whatever the number of
+connections, read in steady state, median of three interleaved rounds. CPU of the gateway, the client and PostgreSQL is reported so the
 bottleneck can be read off.
 """
 
