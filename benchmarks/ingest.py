@@ -391,6 +391,24 @@ def postgres_pids() -> list[int]:
     return [master, *(pid for pid in children if pid not in other)]
 
 
+def commit_stats(m0: dict[str, float], m1: dict[str, float]) -> dict[str, Any]:
+    """Commits between two readings of the gateway's counters, their mean size and duration."""
+
+    def delta(name: str) -> float:
+        return m1.get(name, 0.0) - m0.get(name, 0.0)
+
+    commits = delta("totalcap_gateway_batches_total")
+    return {
+        "commits": int(commits),
+        "frames_per_commit": round(delta("totalcap_gateway_batch_frames_sum") / commits, 1)
+        if commits
+        else None,
+        "commit_ms_mean": round(delta("totalcap_gateway_commit_seconds_sum") / commits * 1000, 2)
+        if commits
+        else None,
+    }
+
+
 def measured(
     gateway: Gateway, cfgs: list[dict[str, Any]], warmup: float = 0.0
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -409,15 +427,8 @@ def measured(
         time.sleep(0.2)
     results = [collect(proc) for proc in procs]
     m1 = gateway.counters()
-    commits = m1.get("totalcap_gateway_batches_total", 0) - m0.get("totalcap_gateway_batches_total", 0)
-    frames = m1.get("totalcap_gateway_batch_frames_sum", 0) - m0.get("totalcap_gateway_batch_frames_sum", 0)
-    seconds = m1.get("totalcap_gateway_commit_seconds_sum", 0) - m0.get(
-        "totalcap_gateway_commit_seconds_sum", 0
-    )
     return results, {
-        "commits": int(commits),
-        "frames_per_commit": round(frames / commits, 1) if commits else None,
-        "commit_ms_mean": round(seconds / commits * 1000, 2) if commits else None,
+        **commit_stats(m0, m1),
         "measured_s": round(time.monotonic() - t0, 2),
         "gateway_cpu_s": round(cpu_of([gateway.proc.pid]) - g0, 2),
         "postgres_cpu_s": round(cpu_of(pg) - p0, 2),
@@ -616,20 +627,15 @@ def _scale_window(gateway: Gateway, port: int, n: int, total_rate: float, window
     time.sleep(window)
     m1, g1, p1, t1 = gateway.counters(), cpu_of([gateway.proc.pid]), cpu_of(pg), time.monotonic()
     res = collect(proc)
-
-    def delta(name: str) -> float:
-        return m1.get(name, 0.0) - m0.get(name, 0.0)
-
-    frames = max(delta("totalcap_gateway_acks_total"), 1.0)
-    commits = delta("totalcap_gateway_batches_total")
+    frames = max(m1.get("totalcap_gateway_acks_total", 0.0) - m0.get("totalcap_gateway_acks_total", 0.0), 1.0)
+    stats = commit_stats(m0, m1)
     return {"connections": n, "window_s": round(t1 - t0, 2), "frames": int(frames),
             "frames_per_s": round(frames / (t1 - t0), 1),
             "ack_p50_ms": res["ack_p50_ms"], "ack_p99_ms": res["ack_p99_ms"],
             "gateway_cpu_s": round(g1 - g0, 2),
             "gateway_cpu_us_per_frame": round((g1 - g0) / frames * 1e6, 1),
             "postgres_cpu_us_per_frame": round((p1 - p0) / frames * 1e6, 1),
-            "frames_per_commit": round(delta("totalcap_gateway_batch_frames_sum") / commits, 1) if commits else None,
-            "commit_ms_mean": round(delta("totalcap_gateway_commit_seconds_sum") / commits * 1000, 2) if commits else None}  # fmt: skip
+            "frames_per_commit": stats["frames_per_commit"], "commit_ms_mean": stats["commit_ms_mean"]}  # fmt: skip
 
 
 if __name__ == "__main__":

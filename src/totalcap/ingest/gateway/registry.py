@@ -16,9 +16,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hj212 import Peer, Profile
+
+if TYPE_CHECKING:
+    from totalcap.registry.models import DataLogger
 
 log = logging.getLogger("totalcap.ingest.registry")
 
@@ -83,7 +86,7 @@ def load_profiles(known: dict[int, str] | None = None) -> RegistryDelta:
     return RegistryDelta(fingerprints, changed)
 
 
-def _profile(logger: Any) -> LoggerProfile:
+def _profile(logger: DataLogger) -> LoggerProfile:
     from totalcap.ingest.services import profile_for
     from totalcap.registry.choices import DeviceStatus
 
