@@ -78,6 +78,27 @@ def test_valve_reported_open_while_exhausted_is_closed_again(world: Any) -> None
     assert Valve.objects.get(pk=valve.pk).state == ValveState.OPEN
 
 
+def test_a_live_valve_state_counts_after_the_loggers_clock_went_back(world: Any) -> None:
+    """A 3020 reports the valve as it is now, whatever the logger's clock says (a 1012 time sync can
+    set it back); a 3813 offline action older than the last report is history and changes nothing."""
+    q = setup_quota(world.e_own)
+    valve = Valve.objects.get(logger=q.logger)
+    now = timezone.now()
+    device_reports.valve_state_reported(q.logger.pk, 1, 0, now + dt.timedelta(minutes=10))  # clock ahead
+    assert Valve.objects.get(pk=valve.pk).state == ValveState.OPEN
+    device_reports.valve_state_reported(q.logger.pk, 1, 1, now)  # after the time sync: closed
+    valve.refresh_from_db()
+    assert valve.state == ValveState.CLOSED and valve.state_reported_at == now
+    old = {
+        "ValveId": "1",
+        "Action": "0",
+        "Source": "0",
+        "DataTime": format_datetime(now - dt.timedelta(hours=1)),
+    }
+    device_reports.offline_action_reported(q.logger.pk, old, now)  # opened an hour ago, offline
+    assert Valve.objects.get(pk=valve.pk).state == ValveState.CLOSED
+
+
 def test_offline_actions_are_recorded_once_and_reconciled(world: Any) -> None:
     q = setup_quota(world.e_own)
     swipe(q)

@@ -28,9 +28,9 @@ from totalcap.ingest.simulator.runner import registry_specs
 from totalcap.monitoring.models import Sample
 from totalcap.quotas import hooks
 from totalcap.quotas.choices import AlertLevel, SwipeOutcome, ValveAction, ValveOrderState
-from totalcap.quotas.models import CardSwipe, QuotaPolicy, ValveOrder
+from totalcap.quotas.models import CardSwipe, QuotaAccount, QuotaPolicy, ValveOrder
 from totalcap.quotas.services import transfers
-from totalcap.quotas.services.common import usage
+from totalcap.quotas.services.common import Usage, emitted_account, usage
 from totalcap.registry.choices import ValveState
 from totalcap.registry.models import Valve
 
@@ -52,6 +52,14 @@ def _flows_since(outlet_id: int, since: Any) -> list[Decimal]:
         .order_by("data_time")
         .values_list("value", flat=True)
     ]
+
+
+def _usage(monthly: QuotaAccount) -> Usage:
+    """The month's usage from one snapshot: the month and its consumption sink read in one statement
+    (the simulated data keep being consumed between two reads)."""
+    sink = emitted_account(monthly)
+    fresh = QuotaAccount.objects.in_bulk([monthly.pk, sink.pk])
+    return usage(fresh[monthly.pk], fresh[sink.pk])
 
 
 def _order(valve: Valve, action: str) -> ValveOrder | None:
@@ -94,7 +102,7 @@ def test_swipe_consume_alarm_close_confirm_and_reopen_over_hj212(
         assert second and second.outcome == SwipeOutcome.ALREADY_LOADED and second.loaded == {}
         monthly = q.monthly()
         monthly.refresh_from_db()
-        assert usage(monthly).allowance == Decimal("10")  # loaded once
+        assert _usage(monthly).allowance == Decimal("10")  # loaded once
 
         # 2. Simulated minute data are consumed until the month is used up; the close order goes out
         #    at once (grace 0) and is confirmed by the reported state and zero flow.
@@ -110,7 +118,7 @@ def test_swipe_consume_alarm_close_confirm_and_reopen_over_hj212(
         assert close.evidence["valve_state"] == ValveState.CLOSED
         assert Decimal(close.evidence["flow_l_per_s"]) <= Decimal("0.05")
         monthly.refresh_from_db()
-        use = usage(monthly)
+        use = _usage(monthly)
         assert (
             monthly.alert_level == AlertLevel.EXHAUSTED and use.used >= Decimal("10") and use.remaining <= 0
         )

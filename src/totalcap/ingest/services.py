@@ -364,12 +364,22 @@ def valve_number(code: str) -> int | None:
 
 
 def report_valve_state(
-    logger_id: int, valve_id: int, state: int | None, *, at: datetime, frame_id: int | None = None
+    logger_id: int,
+    valve_id: int,
+    state: int | None,
+    *,
+    at: datetime,
+    frame_id: int | None = None,
+    live: bool = False,
 ) -> Valve | None:
     """A logger reported its valve state (3020 ``i32101``; 3813 offline action; executed 3801/3802).
 
     The valve is the logger's valve whose code number equals ``valve_id`` (``V01`` ↔ 1), or its
     only valve. A change of state is a domain event; a repeated state only refreshes the report time.
+
+    A ``live`` report (3020: the state now) is always applied, even when its time is older than the
+    last report's: a logger whose clock was set back (a 1012 time sync) still reports the valve as
+    it is. A report of the past (3813, kept while offline) older than the last report is ignored.
     """
     target = _VALVE_STATES.get(state) if state is not None else None
     with transaction.atomic():
@@ -379,8 +389,8 @@ def report_valve_state(
             valve = valves[0]
         if valve is None:
             return None
-        if valve.state_reported_at is not None and valve.state_reported_at > at:
-            return valve  # an older report arriving late (history re-upload)
+        if not live and valve.state_reported_at is not None and valve.state_reported_at > at:
+            return valve  # an older report arriving late (an offline action reported on reconnect)
         changed = target is not None and valve.state != target
         before = valve.state
         if target is not None:

@@ -148,13 +148,12 @@ def valve_state_reported(
     from totalcap.ingest.services import report_valve_state
     from totalcap.quotas.services import valves
 
-    reported = report_valve_state(logger_id, valve_id, state, at=at, frame_id=frame_id)
+    reported = report_valve_state(logger_id, valve_id, state, at=at, frame_id=frame_id, live=True)
     if reported is None:
         return None
     valve: Valve = Valve.objects.select_related("outlet", "logger").get(pk=reported.pk)
     valves.advance_valves([valve.pk])
-    # Act on what the logger says now (the stored state ignores reports older than the last one,
-    # e.g. from a logger whose clock was set back): open while the quota is exhausted → close.
+    # Act on what the logger says now: open while the quota is exhausted → close.
     if state is not None and _STATE_NAMES.get(state) == ValveState.OPEN:
         for account in _exhausted_accounts(valve, at):
             order = _close_again(valve, account, _("配额用尽期间阀门处于开启状态，重新关阀"))
