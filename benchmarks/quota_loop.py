@@ -2,7 +2,7 @@
 to the valve-close command (CN 3801) leaving it, with the gateway under background load. Prints one
 JSON object.
 
-    python benchmarks/quota_loop.py            # full run: 1,000 frames/s background, 60 crossings
+    python benchmarks/quota_loop.py            # full run: 1,000 frames/s background, 200 crossings
     python benchmarks/quota_loop.py --quick    # small CI run
 
 Runs on a fresh database ``bench_quota`` on the embedded server (dropped and created by the run):
@@ -11,8 +11,11 @@ total-control enterprises, each with a water outlet, a total-control logger, a v
 monthly plan, a card swiped for this month and 99 % of the month already consumed; the close grace
 period is zero. Then ``totalcap gateway`` runs in its own process, the background load generator
 (``benchmarks/ingest.py``'s client, open loop, 2011 frames with 8 pollutants) in another, and this
-process plays the total-control loggers: each sends one minute record (2051) whose flow volume
-crosses 100 % and measures the time from writing it to reading the gateway's 3801.
+process plays the total-control loggers: all of them connect and bind first (a tiny minute record
+each, and the commands queued at setup answered), then one after the other each sends one minute
+record (2051) whose flow volume crosses 100 % and measures the time from writing it to reading the
+gateway's 3801. 200 crossings by default: the p99 of 60 is their maximum, one stall of the shared
+machine; of 200 it is the second largest (the maximum is reported beside it).
 
 Measured on the client side, so each figure includes one loopback round trip on top of the
 gateway's own path (decode → group commit → 9014 → consumption hook → ledger posting → threshold
@@ -188,18 +191,22 @@ class Logger:
         return None
 
 
-async def one_trial(port: int, mn: str, index: int) -> dict[str, float | None]:
-    """Warm the connection with a tiny record (and answer what was queued for the logger), then send
-    the crossing record; time its 9014 and the 3801."""
+async def warm_logger(port: int, mn: str, index: int) -> Logger:
+    """Connect and bind the logger with a tiny record, and answer what was queued for it at setup
+    (the red-alert indication), so that its crossing later meets an idle, bound connection."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     dev = Logger(mn, reader, writer)
-    minute = datetime.now(UTC).astimezone().replace(second=0, microsecond=0)
-    base_qn = 20260000000000000 + index * 10
-    previous = minute - timedelta(minutes=1)
-    writer.write(render_minute(mn, str(base_qn), previous.strftime("%Y%m%d%H%M%S"), "0.010"))
+    previous = datetime.now(UTC).astimezone().replace(second=0, microsecond=0) - timedelta(minutes=1)
+    writer.write(render_minute(mn, str(20260000000000000 + index * 10), previous.strftime("%Y%m%d%H%M%S"), "0.010"))
     await dev.read_until(lambda line: b"CN=9014" in line, 10.0)
-    await dev.read_until(lambda line: False, 1.0)  # the red alert queued at setup: answered, drained
-    qn = str(base_qn + 1).encode()
+    await dev.read_until(lambda line: False, 1.0)  # the commands queued at setup: answered, drained
+    return dev
+
+
+async def one_trial(dev: Logger, index: int) -> dict[str, float | None]:
+    """Send the crossing record on a warm connection; time its 9014 and the 3801."""
+    minute = datetime.now(UTC).astimezone().replace(second=0, microsecond=0)
+    qn = str(20260000000000000 + index * 10 + 1).encode()
     acked: float | None = None
 
     def seen(line: bytes) -> bool:
@@ -209,9 +216,9 @@ async def one_trial(port: int, mn: str, index: int) -> dict[str, float | None]:
         return b"CN=3801" in line
 
     t0 = time.monotonic()
-    writer.write(render_minute(mn, qn.decode(), minute.strftime("%Y%m%d%H%M%S"), "150.000"))
+    dev.writer.write(render_minute(dev.mn, qn.decode(), minute.strftime("%Y%m%d%H%M%S"), "150.000"))
     closed = await dev.read_until(seen, 10.0)
-    writer.close()
+    dev.writer.close()
     return {
         "sent_at": t0,
         "ack_s": None if acked is None else acked - t0,
@@ -220,9 +227,14 @@ async def one_trial(port: int, mn: str, index: int) -> dict[str, float | None]:
 
 
 async def trials(port: int, mns: list[str], gap: float) -> list[dict[str, float | None]]:
+    """Warm every logger first (50 at a time), then cross 100 % one logger after the other."""
+    devices: list[Logger] = []
+    for start in range(0, len(mns), 50):
+        chunk = list(enumerate(mns))[start : start + 50]
+        devices += await asyncio.gather(*(warm_logger(port, mn, i) for i, mn in chunk))
     results = []
-    for i, mn in enumerate(mns):
-        results.append(await one_trial(port, mn, i))
+    for i, dev in enumerate(devices):
+        results.append(await one_trial(dev, i))
         await asyncio.sleep(gap)
     return results
 
@@ -234,7 +246,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None, help="background frames/s")
     args = parser.parse_args()
     quick = args.quick
-    n = args.trials or (10 if quick else 60)
+    n = args.trials or (10 if quick else 200)
     rate = args.rate or (200.0 if quick else 1000.0)
     background = 100 if quick else 1000
     ib.raise_nofile()
@@ -250,7 +262,8 @@ def main() -> None:
     load = None
     try:
         warm = background / rate + 3.0
-        duration = warm + 6.0 + n * 2.0 + 5  # covers the trials (each ≤ ~1.5 s when the loop works)
+        # covers warming the loggers (≤ ~1.5 s per 50) and the trials (each ≤ ~0.5 s when the loop works)
+        duration = warm + 6.0 + n * 1.0 + 10
         load = ib.spawn_client({"port": port, "mode": "open", "connections": background, "rate": rate / background,
                                 "warmup": warm, "duration": duration, "cn": "2011", "first": 0})  # fmt: skip
         time.sleep(warm + 6.0)  # every background logger bound; the hook's controlled set loaded
