@@ -197,7 +197,9 @@ async def warm_logger(port: int, mn: str, index: int) -> Logger:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     dev = Logger(mn, reader, writer)
     previous = datetime.now(UTC).astimezone().replace(second=0, microsecond=0) - timedelta(minutes=1)
-    writer.write(render_minute(mn, str(20260000000000000 + index * 10), previous.strftime("%Y%m%d%H%M%S"), "0.010"))
+    writer.write(
+        render_minute(mn, str(20260000000000000 + index * 10), previous.strftime("%Y%m%d%H%M%S"), "0.010")
+    )
     await dev.read_until(lambda line: b"CN=9014" in line, 10.0)
     await dev.read_until(lambda line: False, 1.0)  # the commands queued at setup: answered, drained
     return dev
