@@ -13,6 +13,8 @@ from hj212.values import format_datetime
 from tests.quotas.factory import MONTH, YEAR, moment, setup_quota, swipe
 from totalcap.alarms.models import Alarm
 from totalcap.base.models import DomainEvent
+from totalcap.ingest.choices import InfoSource
+from totalcap.ingest.models import SiteInfo
 from totalcap.monitoring.services.accounting import AccountedHour
 from totalcap.quotas.choices import AlertLevel, SwipeOutcome, ValveAction, ValveOrderState
 from totalcap.quotas.models import CardSwipe, QuotaPolicy, ValveOrder
@@ -97,6 +99,30 @@ def test_a_live_valve_state_counts_after_the_loggers_clock_went_back(world: Any)
     }
     device_reports.offline_action_reported(q.logger.pk, old, now)  # opened an hour ago, offline
     assert Valve.objects.get(pk=valve.pk).state == ValveState.CLOSED
+
+
+def test_a_resent_valve_state_older_than_the_last_changes_nothing(world: Any) -> None:
+    """A logger re-sends an upload whose ack it missed: the old 3020 (stored once, from its first
+    frame) must not take the valve back to the state it reported before."""
+    q = setup_quota(world.e_own)
+    valve = Valve.objects.get(logger=q.logger)
+    now = timezone.now().replace(microsecond=0)
+    earlier = now - dt.timedelta(minutes=5)
+
+    def received(at: dt.datetime, value: str, frame_id: int) -> None:
+        # what the gateway's batch stores before its hook hands the message over
+        SiteInfo.objects.get_or_create(
+            logger=q.logger, pollutant="", code="i32101", observed_at=at,
+            defaults={"outlet_id": q.logger.outlet_id, "source": InfoSource.SITE_INFO, "value": value,
+                      "frame_id": frame_id, "received_at": timezone.now()},
+        )  # fmt: skip
+        device_reports.valve_state_reported(q.logger.pk, 1, int(value), at, frame_id)
+
+    received(earlier, "0", 1)  # open
+    received(now, "1", 2)  # closed
+    received(earlier, "0", 3)  # the first frame again
+    valve.refresh_from_db()
+    assert valve.state == ValveState.CLOSED and valve.state_reported_at == now
 
 
 def test_offline_actions_are_recorded_once_and_reconciled(world: Any) -> None:

@@ -139,6 +139,19 @@ def _close_again(valve: Valve, account: QuotaAccount, why: str) -> ValveOrder | 
     return valves.system_close(valve, account, why)
 
 
+def _resent(logger_id: int, at: dt.datetime, frame_id: int | None) -> bool:
+    """A valve state (``i32101`` at ``at``) already stored from another frame: a re-sent upload."""
+    if frame_id is None:
+        return False
+    from totalcap.ingest.models import SiteInfo
+
+    return (
+        SiteInfo.objects.filter(logger_id=logger_id, code=VALVE_STATE_CODE, observed_at=at)
+        .exclude(frame_id=frame_id)
+        .exists()
+    )
+
+
 def valve_state_reported(
     logger_id: int, valve_id: int, state: int | None, at: dt.datetime, frame_id: int | None = None
 ) -> Valve | None:
@@ -148,7 +161,10 @@ def valve_state_reported(
     from totalcap.ingest.services import report_valve_state
     from totalcap.quotas.services import valves
 
-    reported = report_valve_state(logger_id, valve_id, state, at=at, frame_id=frame_id, live=True)
+    # The state now, even if the logger's clock went back (a 1012 time sync) — unless this is a
+    # re-sent frame (an upload whose ack was lost), whose item was stored from the first one.
+    live = not _resent(logger_id, at, frame_id)
+    reported = report_valve_state(logger_id, valve_id, state, at=at, frame_id=frame_id, live=live)
     if reported is None:
         return None
     valve: Valve = Valve.objects.select_related("outlet", "logger").get(pk=reported.pk)
