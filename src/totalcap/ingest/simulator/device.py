@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -147,7 +148,8 @@ class VirtualLogger:
         self.recount = 3
         self.valve_open = True
         self.valve_changes: list[tuple[datetime, bool]] = []
-        self.allowance: str | None = None
+        self.allowance: str | None = None  # the remaining allowance last pushed (3812), counted down
+        self.allowance_pol = "w00000"
         self._last_qn_time: datetime | None = None
         self.swiped_months: set[str] = set()
         self.offline_actions: list[Frame] = []  # 3813 reports waiting for the next connection
@@ -404,6 +406,8 @@ class VirtualLogger:
         items = model.interval(
             self.spec.codes, start, length, self.spec.seed, self.behaviour, self.valve_changes
         )
+        if kind == "m":
+            self._count_allowance(items)
         stamp = format_datetime(start)
         history = self.history[kind]
         history[stamp] = items
@@ -413,6 +417,21 @@ class VirtualLogger:
             self.upload_data(cn, start, items)
         else:
             self.log.write("buffered", mn=self.spec.mn, cn=cn, data_time=stamp, items=items)
+
+    def _count_allowance(self, items: dict[str, dict[str, str]]) -> None:
+        """Count the pushed allowance down by each minute's amount (``Cou``) of its pollutant; used up
+        while offline, the logger closes the valve itself (an automatic action, reported by 3813 on
+        reconnection). Online the platform decides, so the count only goes on."""
+        if self.allowance is None:
+            return
+        amount = items.get(self.allowance_pol, {}).get("Cou")
+        try:
+            left = Decimal(self.allowance) - Decimal(amount or "0")
+        except ArithmeticError:
+            return
+        self.allowance = f"{max(left, Decimal(0)):.4f}"
+        if left <= 0 and self.valve_open and not self.connected.is_set():
+            self.local_valve_action(False, source=2)
 
     def _site_info(self, moment: datetime) -> None:
         if "tamper" in self.spec.misbehave:
@@ -555,6 +574,7 @@ class VirtualLogger:
             ):
                 return 3
             self.allowance = plain.get("Allowance")
+            self.allowance_pol = message.pol_id or "w00000"
         elif cn in ("3011", "3012", "3013", "3014", "3016", "3803"):
             await asyncio.sleep(0.05)
         return 1
