@@ -103,8 +103,11 @@ def test_a_live_valve_state_counts_after_the_loggers_clock_went_back(world: Any)
 
 def test_a_resent_valve_state_older_than_the_last_changes_nothing(world: Any) -> None:
     """A logger re-sends an upload whose ack it missed: the old 3020 (stored once, from its first
-    frame) must not take the valve back to the state it reported before."""
+    frame) must not take the valve back to the state it reported before, nor close it again."""
     q = setup_quota(world.e_own)
+    QuotaPolicy.objects.create(enterprise=q.enterprise, close_grace_minutes=0)
+    swipe(q)
+    _exhaust(q)  # the month is used up: a valve reported open would be closed again
     valve = Valve.objects.get(logger=q.logger)
     now = timezone.now().replace(microsecond=0)
     earlier = now - dt.timedelta(minutes=5)
@@ -120,9 +123,14 @@ def test_a_resent_valve_state_older_than_the_last_changes_nothing(world: Any) ->
 
     received(earlier, "0", 1)  # open
     received(now, "1", 2)  # closed
+    # the automatic close has run its course: an "open" now would be closed again
+    ValveOrder.objects.filter(valve=valve).update(state=ValveOrderState.CONFIRMED)
+    orders, alarms = ValveOrder.objects.filter(valve=valve).count(), Alarm.objects.count()
     received(earlier, "0", 3)  # the first frame again
     valve.refresh_from_db()
     assert valve.state == ValveState.CLOSED and valve.state_reported_at == now
+    # and nothing is done about the valve "open" in that old report
+    assert ValveOrder.objects.filter(valve=valve).count() == orders and Alarm.objects.count() == alarms
 
 
 def test_offline_actions_are_recorded_once_and_reconciled(world: Any) -> None:

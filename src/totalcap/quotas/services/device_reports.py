@@ -169,6 +169,8 @@ def valve_state_reported(
         return None
     valve: Valve = Valve.objects.select_related("outlet", "logger").get(pk=reported.pk)
     valves.advance_valves([valve.pk])
+    if not live and valve.state_reported_at is not None and valve.state_reported_at > at:
+        return valve  # a re-sent old report: the valve is no longer in that state
     # Act on what the logger says now: open while the quota is exhausted → close.
     if state is not None and _STATE_NAMES.get(state) == ValveState.OPEN:
         for account in _exhausted_accounts(valve, at):
