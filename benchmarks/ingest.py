@@ -357,6 +357,23 @@ class Gateway:
         self.log.close()
 
 
+def speed_probe_ms(repeat: int = 5) -> float:
+    """Milliseconds a fixed pure-Python workload takes (the median of ``repeat``): how fast this
+    shared machine runs at the moment — lower is faster. Comparable across runs and scripts."""
+    import hashlib
+    import statistics
+
+    def work() -> float:
+        t0 = time.perf_counter()
+        acc = 0
+        for i in range(200_000):
+            acc ^= (i * 2654435761) & 0xFFFF
+        hashlib.sha256(b"x" * 100_000).digest()
+        return (time.perf_counter() - t0) * 1000
+
+    return round(statistics.median(work() for _ in range(repeat)), 2)
+
+
 def cpu_of(pids: list[int]) -> float:
     import psutil
 
@@ -520,7 +537,8 @@ def main() -> None:
     setup_django()
     dsn = prepare(max(scale_points[-1], conns, storm_loggers + 100))
     result: dict[str, Any] = {"benchmark": "ingest", "quick": quick, "cpus": os.cpu_count(),
-                              "date": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+                              "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                              "speed_probe_ms": speed_probe_ms()}  # fmt: skip
     port = free_port()
     gateway = Gateway(port)
     try:

@@ -256,6 +256,7 @@ def main() -> None:
     rate = args.rate or (200.0 if quick else 1000.0)
     background = 100 if quick else 1000
     ib.raise_nofile()
+    speed_before = ib.speed_probe_ms()
     ib.DB_NAME = DB_NAME
     fresh_database()
     ib.setup_django()
@@ -286,6 +287,8 @@ def main() -> None:
     out = {
         "benchmark": "quota_loop", "quick": quick, "cpus": os.cpu_count(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "setup_s": round(setup_s, 1),
+        # the machine's speed before and after the run: ms of a fixed Python workload (lower = faster)
+        "speed_probe_ms": [speed_before, ib.speed_probe_ms()],
         "background": {"offered_frames_per_s": rate, "connections": background,
                        "acked_per_s": background_result["acked_per_s_measured"],
                        "ack_p50_ms": background_result["ack_p50_ms"], "ack_p99_ms": background_result["ack_p99_ms"]},
