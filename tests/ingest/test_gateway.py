@@ -13,7 +13,7 @@ from hj212.values import BEIJING
 from totalcap.ingest.models import LoggerSession, RawFrame
 from totalcap.registry.models import DataLogger
 
-from .conftest import Device, wait_for
+from .conftest import Device, ThreadedGateway, wait_for
 
 
 def water_logger(world: Any) -> DataLogger:
@@ -306,3 +306,42 @@ def test_batch_notification_carries_any_gateway_name(make_gateway: Any, tx_world
     assert payloads and payloads[0]["gateway"] == name
     assert payloads[0]["frames"] == 1 and payloads[0]["outlets"] == [logger.outlet_id]
     assert RawFrame.objects.filter(gateway=name, direction="i").count() == 1
+
+
+def test_a_starting_gateway_warms_the_hooks_up_before_it_accepts(tx_world: Any) -> None:
+    """Each hook's warm-up runs once when a gateway starts, before it listens; a failing one is
+    logged and does not stop the gateway. Total control registers its own (the lazy imports of the
+    crossing path, which the first crossing after a restart used to wait for)."""
+    from totalcap.ingest import hooks
+    from totalcap.quotas import hooks as quota_hooks
+
+    assert hooks._warmers.get(quota_hooks.post_consumption) is quota_hooks.warm_up
+    calls: list[str] = []
+
+    async def watcher(batch: hooks.CommittedBatch) -> None:
+        return None
+
+    async def broken(batch: hooks.CommittedBatch) -> None:
+        return None
+
+    def failing() -> None:
+        raise RuntimeError("cannot warm up")
+
+    hooks.register(broken, warm=failing)
+    hooks.register(watcher, warm=lambda: calls.append("warm"))
+    try:
+        gw = ThreadedGateway()
+        assert gw.gateway._server is None and calls == []
+        gw.start()
+        try:
+            assert calls == ["warm"]  # once, before start() returned (the gateway was listening)
+            device = Device(gw.port, water_logger(tx_world).mn)
+            device.realtime({"w01018": "35.2"}, at=datetime(2026, 1, 5, 10, 0, tzinfo=BEIJING))
+            ack = device.receive()
+            assert ack is not None and ack.cn == "9014"
+        finally:
+            gw.stop()
+    finally:
+        hooks.unregister(watcher)
+        hooks.unregister(broken)
+    assert watcher not in hooks._warmers and broken not in hooks._warmers

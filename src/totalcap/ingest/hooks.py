@@ -155,10 +155,20 @@ _hooks: list[Hook] = []
 HOOK_TIMEOUT = 10.0
 
 
-def register(hook: Hook) -> Hook:
-    """Call ``hook(batch)`` after every group commit in this process; usable as a decorator."""
+_warmers: dict[Hook, Callable[[], None]] = {}
+
+
+def register(hook: Hook, *, warm: Callable[[], None] | None = None) -> Hook:
+    """Call ``hook(batch)`` after every group commit in this process; usable as a decorator.
+
+    ``warm``, if given, is called once when a gateway starts (in a worker thread, before it accepts
+    connections) to do what the hook's first call would otherwise pay for — typically importing the
+    modules it imports lazily, about 0.2 s for total control, which the first crossing of 100 %
+    after a restart would wait for."""
     if hook not in _hooks:
         _hooks.append(hook)
+    if warm is not None:
+        _warmers[hook] = warm
     return hook
 
 
@@ -166,6 +176,16 @@ def unregister(hook: Hook) -> None:
     """Stop calling ``hook``."""
     if hook in _hooks:
         _hooks.remove(hook)
+    _warmers.pop(hook, None)
+
+
+def warm_up() -> None:
+    """Run the warm-up of every registered hook (errors are logged, never raised)."""
+    for hook, warm in list(_warmers.items()):
+        try:
+            warm()
+        except Exception:
+            logger.exception("warm-up of hook %r failed", getattr(hook, "__qualname__", hook))
 
 
 def registered() -> tuple[Hook, ...]:

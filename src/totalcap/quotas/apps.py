@@ -49,9 +49,9 @@ class QuotasConfig(AppConfig):
         })  # fmt: skip
 
         from totalcap.ingest import hooks as ingest_hooks
-        from totalcap.quotas.hooks import post_consumption, true_up_hours
+        from totalcap.quotas.hooks import post_consumption, true_up_hours, warm_up
 
-        ingest_hooks.register(post_consumption)
+        ingest_hooks.register(post_consumption, warm=warm_up)
 
         from totalcap.monitoring.services.accounting import register_hour_listener
 

@@ -150,6 +150,14 @@ def _messages(messages: Any) -> None:
         close_old_connections()
 
 
+def warm_up() -> None:
+    """Import what the hook imports lazily (the consumption, threshold, valve and device-report
+    services, about 0.2 s), so that the first crossing after a gateway starts does not wait for it."""
+    import totalcap.quotas.services.consumption
+    import totalcap.quotas.services.device_reports
+    import totalcap.quotas.services.valves  # noqa: F401
+
+
 def invalidate() -> None:
     """Forget the cached set of controlled outlets (the next batch reloads it)."""
     _Controlled.loaded_at = 0.0

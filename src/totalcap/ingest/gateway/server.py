@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from totalcap.ingest import hooks
 from totalcap.ingest.gateway.backfill import Backfill
 from totalcap.ingest.gateway.config import GatewayConfig
 from totalcap.ingest.gateway.dispatcher import Dispatcher
@@ -114,6 +115,7 @@ class Gateway:
         self.registry.apply(await self.django(load_profiles))
         await self.writer.start()
         await self.django(_reset_sessions, self.config.name)
+        await self.django(hooks.warm_up)
         while True:
             try:
                 self._server = await self.loop.create_server(
