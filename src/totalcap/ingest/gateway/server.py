@@ -107,6 +107,7 @@ class Gateway:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        await self.django(hooks.warm_up)  # the hooks' lazy imports, before the objects are frozen
         # Long-lived objects (Django, the codec's tables) leave the collector's view, and young
         # collections run less often: fewer pauses of the event loop under load.
         gc.collect()
@@ -115,7 +116,6 @@ class Gateway:
         self.registry.apply(await self.django(load_profiles))
         await self.writer.start()
         await self.django(_reset_sessions, self.config.name)
-        await self.django(hooks.warm_up)
         while True:
             try:
                 self._server = await self.loop.create_server(
