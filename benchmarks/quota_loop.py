@@ -235,8 +235,8 @@ async def trials(port: int, mns: list[str], gap: float) -> list[dict[str, float 
     100 % one logger after the other."""
     devices: list[Logger] = []
     for start in range(0, len(mns), 50):
-        chunk = list(enumerate(mns))[start : start + 50]
-        devices += await asyncio.gather(*(warm_logger(port, mn, i) for i, mn in chunk))
+        chunk = range(start, min(start + 50, len(mns)))
+        devices += await asyncio.gather(*(warm_logger(port, mns[i], i) for i in chunk))
     await asyncio.gather(*(dev.read_until(lambda line: False, 5.0) for dev in devices))
     results = []
     for i, dev in enumerate(devices):

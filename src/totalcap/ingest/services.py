@@ -27,7 +27,7 @@ from totalcap.base.exceptions import PermissionRefused, ScopeViolation, ServiceE
 from totalcap.base.transitions import apply_transition
 from totalcap.ingest.catalogue import CommandSpec, ParamError, spec_for
 from totalcap.ingest.choices import CommandState
-from totalcap.ingest.models import Command
+from totalcap.ingest.models import Command, SiteInfo
 from totalcap.ingest.transitions import COMMAND_LIFE_CYCLE
 from totalcap.registry.choices import DeviceStatus, ValveState
 from totalcap.registry.models import DataLogger, Valve
@@ -355,12 +355,25 @@ def expire_commands(now: datetime | None = None) -> list[int]:
 # ------------------------------------------------------------------------------------ valves
 
 _VALVE_STATES = {0: ValveState.OPEN, 1: ValveState.CLOSED, 2: ValveState.MOVING, 3: ValveState.FAULT}
+#: The 3020 i-code of a valve's state in the TotalCap extension profile.
+VALVE_STATE_CODE = "i32101"
 
 
 def valve_number(code: str) -> int | None:
     """The ``ValveId`` of a registry valve code (``V01`` → 1)."""
     digits = "".join(ch for ch in code if ch.isdigit())
     return int(digits) if digits else None
+
+
+def _stored_from_another_frame(logger_id: int, at: datetime, frame_id: int | None) -> bool:
+    """The logger's valve state at ``at`` was stored from another frame: this one is a re-send."""
+    if frame_id is None:
+        return False
+    return (
+        SiteInfo.objects.filter(logger_id=logger_id, code=VALVE_STATE_CODE, observed_at=at)
+        .exclude(frame_id=frame_id)
+        .exists()
+    )
 
 
 def report_valve_state(
@@ -377,9 +390,11 @@ def report_valve_state(
     The valve is the logger's valve whose code number equals ``valve_id`` (``V01`` ↔ 1), or its
     only valve. A change of state is a domain event; a repeated state only refreshes the report time.
 
-    A ``live`` report (3020: the state now) is always applied, even when its time is older than the
-    last report's: a logger whose clock was set back (a 1012 time sync) still reports the valve as
-    it is. A report of the past (3813, kept while offline) older than the last report is ignored.
+    A report older than the last one is ignored (and the valve returned unchanged: its
+    ``state_reported_at`` is then later than ``at``) when it describes the past: a 3813 kept while
+    offline, or a re-sent 3020 (an upload whose ack the logger missed: its item is already stored
+    from another frame). A ``live`` report (3020: the state now) is applied even then, since a logger
+    whose clock was set back (a 1012 time sync) still reports the valve as it is.
     """
     target = _VALVE_STATES.get(state) if state is not None else None
     with transaction.atomic():
@@ -389,8 +404,12 @@ def report_valve_state(
             valve = valves[0]
         if valve is None:
             return None
-        if not live and valve.state_reported_at is not None and valve.state_reported_at > at:
-            return valve  # an older report arriving late (an offline action reported on reconnect)
+        if (
+            valve.state_reported_at is not None
+            and valve.state_reported_at > at
+            and (not live or _stored_from_another_frame(logger_id, at, frame_id))
+        ):
+            return valve  # an older report of the past
         changed = target is not None and valve.state != target
         before = valve.state
         if target is not None:

@@ -29,6 +29,7 @@ from totalcap.alarms.choices import Severity
 from totalcap.alarms.services import raise_alarm
 from totalcap.base import events
 from totalcap.base.exceptions import ServiceError
+from totalcap.ingest.services import VALVE_STATE_CODE
 from totalcap.quotas.choices import (
     FINAL_VALVE_STATES,
     AccountKind,
@@ -45,8 +46,7 @@ from totalcap.registry.models import DataLogger, Valve
 
 logger = logging.getLogger("totalcap.quotas")
 
-#: HJ 212 extension: 3020 valve-state i-code and the states it carries.
-VALVE_STATE_CODE = "i32101"
+#: HJ 212 extension: the states a 3020 valve-state item (``VALVE_STATE_CODE``) carries.
 _STATE_NAMES = {0: ValveState.OPEN, 1: ValveState.CLOSED, 2: ValveState.MOVING, 3: ValveState.FAULT}
 #: 3813 ``Source``: 0 local operation on the logger, 1 host command, 2 automatic (allowance).
 OFFLINE_SOURCES = {0: "现场手动操作", 1: "平台指令", 2: "数采仪按剩余排放量自动动作"}
@@ -139,19 +139,6 @@ def _close_again(valve: Valve, account: QuotaAccount, why: str) -> ValveOrder | 
     return valves.system_close(valve, account, why)
 
 
-def _resent(logger_id: int, at: dt.datetime, frame_id: int | None) -> bool:
-    """A valve state (``i32101`` at ``at``) already stored from another frame: a re-sent upload."""
-    if frame_id is None:
-        return False
-    from totalcap.ingest.models import SiteInfo
-
-    return (
-        SiteInfo.objects.filter(logger_id=logger_id, code=VALVE_STATE_CODE, observed_at=at)
-        .exclude(frame_id=frame_id)
-        .exists()
-    )
-
-
 def valve_state_reported(
     logger_id: int, valve_id: int, state: int | None, at: dt.datetime, frame_id: int | None = None
 ) -> Valve | None:
@@ -161,16 +148,13 @@ def valve_state_reported(
     from totalcap.ingest.services import report_valve_state
     from totalcap.quotas.services import valves
 
-    # The state now, even if the logger's clock went back (a 1012 time sync) — unless this is a
-    # re-sent frame (an upload whose ack was lost), whose item was stored from the first one.
-    live = not _resent(logger_id, at, frame_id)
-    reported = report_valve_state(logger_id, valve_id, state, at=at, frame_id=frame_id, live=live)
+    reported = report_valve_state(logger_id, valve_id, state, at=at, frame_id=frame_id, live=True)
     if reported is None:
         return None
     valve: Valve = Valve.objects.select_related("outlet", "logger").get(pk=reported.pk)
     valves.advance_valves([valve.pk])
-    if not live and valve.state_reported_at is not None and valve.state_reported_at > at:
-        return valve  # a re-sent old report: the valve is no longer in that state
+    if reported.state_reported_at != at:
+        return valve  # not applied (a re-sent old report): the valve is no longer in that state
     # Act on what the logger says now: open while the quota is exhausted → close.
     if state is not None and _STATE_NAMES.get(state) == ValveState.OPEN:
         for account in _exhausted_accounts(valve, at):
