@@ -42,16 +42,19 @@ from totalcap.registry.choices import DeviceStatus
 from totalcap.registry.models import DataLogger, Valve
 
 #: Queries of the crossing up to the commit that releases the close command (79 before issue 7,
-#: 27 before send_command stopped opening a savepoint of its own inside its caller's transaction).
-CROSSING_UNTIL_CLOSE = 25
+#: 27 before send_command stopped opening a savepoint of its own inside its caller's transaction,
+#: 25 before the ledger's and the command's inserts told a duplicate without a savepoint, the
+#: command's insert carried its notification, and the chain's lock and head read became one call).
+CROSSING_UNTIL_CLOSE = 19
 #: Every query of the crossing, the work after the close included (93 before issue 7, 41 before the
-#: savepoint change above; a notification channel adds its recipients' deliveries after the close,
-#: not before it).
-CROSSING_TOTAL = 37
-#: A minute record of a controlled outlet that crosses nothing.
-ORDINARY_RECORD = 11
-#: Each further record of the same outlet and month in the same batch.
-FURTHER_RECORD = 6
+#: savepoint change above, 37 before the inserts without savepoints and the one-call chain head; a
+#: notification channel adds its recipients' deliveries after the close, not before it).
+CROSSING_TOTAL = 27
+#: A minute record of a controlled outlet that crosses nothing (11 while the ledger's insert took a
+#: savepoint).
+ORDINARY_RECORD = 9
+#: Each further record of the same outlet and month in the same batch (6 with the savepoint).
+FURTHER_RECORD = 4
 
 
 @pytest.fixture
@@ -139,7 +142,7 @@ def test_the_crossing_commits_the_close_with_its_order_in_few_queries(
     assert _crossing_events(q, head) == [
         "alarm_raised", "valve_order_created", "requested", "valve_order_dispatched", "requested",
     ]  # fmt: skip
-    appends = [x for x in ctx.captured_queries[:until_close] if "pg_advisory_xact_lock" in x["sql"]]
+    appends = [x for x in ctx.captured_queries[:until_close] if "base_chain_head" in x["sql"]]
     assert len(appends) == 1
     assert events.verify_chain().ok
     assert ledger.reconcile().ok

@@ -133,11 +133,12 @@ def _new_event(
 
 def _append(events: list[DomainEvent]) -> None:
     """Link ``events`` (in order) after the chain head and insert them, inside the caller's
-    transaction. The advisory lock is taken *before* the head is read, in a statement of its own,
-    so that the read sees every event committed before the lock was granted."""
+    transaction. The advisory lock is taken *before* the head is read — by ``base_chain_head()``
+    (migration base 0003), whose read takes a snapshot of its own after the lock was granted, so
+    that it sees every event committed before."""
     with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    prev = DomainEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
+        cur.execute("SELECT base_chain_head(%s)", [CHAIN_LOCK_KEY])
+        prev = cur.fetchone()[0] or GENESIS
     for event in events:
         event.occurred_at = timezone.now()  # the time of the append, as for a single record
         event.prev_hash = prev

@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hj212 import PROFILE_2005, PROFILE_2017, PROFILE_2025, Peer, Profile
 from hj212.values import BEIJING, new_qn, next_qn
 from totalcap.base import events
+from totalcap.base.db import insert_unless_conflict
 from totalcap.base.exceptions import PermissionRefused, ScopeViolation, ServiceError
 from totalcap.base.transitions import apply_transition
 from totalcap.ingest.catalogue import CommandSpec, ParamError, spec_for
@@ -149,32 +150,32 @@ def send_command(
     else:
         label, user = actor.get_username(), actor
     qn = new_qn(now)
-    # no savepoint of its own when the caller has a transaction (a quota crossing): only the insert
-    # needs one, to retry with the next QN after a collision
+    # No savepoint: the insert tells a QN already taken (two commands for one logger in the same
+    # millisecond) or a dedupe key already used without an error, and sends the notification to
+    # other gateways in the same statement; a command that cannot be written dooms the caller's
+    # transaction (a quota crossing's), as its event would.
     with transaction.atomic(savepoint=False):
         for _attempt in range(50):
-            try:
-                with transaction.atomic():
-                    cmd = Command.objects.create(
-                        logger=logger,
-                        name=spec.name,
-                        cn=spec.cn,
-                        params=cleaned,
-                        qn=qn,
-                        source=source or ("web" if user else label),
-                        dedupe_key=dedupe_key or None,
-                        requested_by=user,
-                        requested_by_label=label[:150],
-                        requested_at=now,
-                        expires_at=now + (expires_in if expires_in is not None else spec.default_expiry),
-                        overtime_seconds=logger.overtime_seconds,
-                        recount=logger.recount,
-                    )
+            cmd = Command(
+                logger=logger,
+                name=spec.name,
+                cn=spec.cn,
+                params=cleaned,
+                qn=qn,
+                source=source or ("web" if user else label),
+                dedupe_key=dedupe_key or None,
+                requested_by=user,
+                requested_by_label=label[:150],
+                requested_at=now,
+                expires_at=now + (expires_in if expires_in is not None else spec.default_expiry),
+                overtime_seconds=logger.overtime_seconds,
+                recount=logger.recount,
+            )
+            if insert_unless_conflict(cmd, notify=COMMAND_CHANNEL):
                 break
-            except IntegrityError:
-                if dedupe_key and Command.objects.filter(dedupe_key=dedupe_key).exists():
-                    return Command.objects.get(dedupe_key=dedupe_key)
-                qn = next_qn(qn)  # two commands for one logger in the same millisecond
+            if dedupe_key and Command.objects.filter(dedupe_key=dedupe_key).exists():
+                return Command.objects.get(dedupe_key=dedupe_key)
+            qn = next_qn(qn)
         else:  # pragma: no cover - 50 collisions in a row
             raise ServiceError(_("无法分配请求编码，请稍后重试。"))
         events.record(
@@ -183,8 +184,6 @@ def send_command(
             "requested",
             {"command": spec.name, "cn": spec.cn, "params": cleaned, "qn": qn, "expires_at": cmd.expires_at},
         )
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_notify(%s, %s)", [COMMAND_CHANNEL, str(cmd.pk)])
         command_id, logger_id = cmd.pk, logger.pk
         prepared = (
             cmd.name,

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from totalcap.base.db import insert_unless_conflict
 from totalcap.base.exceptions import ServiceError
 from totalcap.quotas.choices import AccountKind
 from totalcap.quotas.models import ZERO, LedgerEntry, LedgerTransaction, QuotaAccount, unit_of
@@ -97,22 +98,21 @@ def post(
         raise LedgerError(f"unbalanced posting {key}: {dict(by_unit)}", code="unbalanced")
     label = "system" if actor is None else (actor if isinstance(actor, str) else actor.get_username())
     first = legs[0][0]
-    # No savepoint of its own: a posting that fails dooms the caller's transaction (or the
-    # caller's nearest savepoint), which is what a ledger wants; only the idempotent insert needs one.
+    # No savepoint: a posting that fails dooms the caller's transaction (or the caller's nearest
+    # savepoint), which is what a ledger wants; the idempotent insert tells a key already posted
+    # without an error (ON CONFLICT DO NOTHING).
     with transaction.atomic(savepoint=False):
-        try:
-            with transaction.atomic():
-                tx = LedgerTransaction.objects.create(
-                    kind=kind,
-                    key=key[:160],
-                    memo=memo[:255],
-                    jurisdiction_id=first.jurisdiction_id,
-                    enterprise=enterprise or first.enterprise,
-                    actor_label=label[:150],
-                    occurred_at=occurred_at or timezone.now(),
-                    reference=reference or {},
-                )
-        except IntegrityError:
+        tx = LedgerTransaction(
+            kind=kind,
+            key=key[:160],
+            memo=memo[:255],
+            jurisdiction_id=first.jurisdiction_id,
+            enterprise=enterprise or first.enterprise,
+            actor_label=label[:150],
+            occurred_at=occurred_at or timezone.now(),
+            reference=reference or {},
+        )
+        if not insert_unless_conflict(tx):
             return Posted(LedgerTransaction.objects.get(key=key[:160]), False)
         locked = lock(acc for acc, _ in legs)
         LedgerEntry.objects.bulk_create(
