@@ -16,6 +16,7 @@ from totalcap.base.models import DomainEvent
 from totalcap.ingest.choices import InfoSource
 from totalcap.ingest.models import SiteInfo
 from totalcap.monitoring.services.accounting import AccountedHour
+from totalcap.quotas import devices
 from totalcap.quotas.choices import AlertLevel, SwipeOutcome, ValveAction, ValveOrderState
 from totalcap.quotas.models import CardSwipe, QuotaPolicy, ValveOrder
 from totalcap.quotas.services import cards, device_reports
@@ -190,3 +191,21 @@ def test_accounted_hours_true_up_the_month_by_their_difference(world: Any) -> No
         )
         == 0
     )
+
+
+def test_the_valve_report_after_an_order_reads_the_state_codes_of_the_extension_profile(world: Any) -> None:
+    q = setup_quota(world.e_own)
+    valve = Valve.objects.get(logger=q.logger)
+    since = timezone.now() - dt.timedelta(minutes=1)
+    at = since + dt.timedelta(seconds=5)
+    for n, (value, expected) in enumerate(
+        [("1", "closed"), ("0", "open"), (" 2", "moving"), ("3", "fault"), ("7", "unknown"), ("x", "unknown")]
+    ):
+        SiteInfo.objects.create(
+            logger=q.logger, outlet_id=q.logger.outlet_id, source=InfoSource.SITE_INFO, pollutant="",
+            code="i32101", value=value, observed_at=at + dt.timedelta(seconds=n), frame_id=n + 1,
+            received_at=timezone.now() + dt.timedelta(seconds=n),
+        )  # fmt: skip
+        report = devices.valve_report_after(valve, since)
+        assert report is not None and report.state == expected, value
+    assert devices.valve_report_after(valve, timezone.now() + dt.timedelta(minutes=5)) is None

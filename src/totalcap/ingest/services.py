@@ -353,7 +353,8 @@ def expire_commands(now: datetime | None = None) -> list[int]:
 
 # ------------------------------------------------------------------------------------ valves
 
-_VALVE_STATES = {0: ValveState.OPEN, 1: ValveState.CLOSED, 2: ValveState.MOVING, 3: ValveState.FAULT}
+#: The valve states the TotalCap extension profile reports as ``i32101`` values (3020).
+VALVE_STATES = {0: ValveState.OPEN, 1: ValveState.CLOSED, 2: ValveState.MOVING, 3: ValveState.FAULT}
 #: The 3020 i-code of a valve's state in the TotalCap extension profile.
 VALVE_STATE_CODE = "i32101"
 
@@ -395,7 +396,7 @@ def report_valve_state(
     from another frame). A ``live`` report (3020: the state now) is applied even then, since a logger
     whose clock was set back (a 1012 time sync) still reports the valve as it is.
     """
-    target = _VALVE_STATES.get(state) if state is not None else None
+    target = VALVE_STATES.get(state) if state is not None else None
     with transaction.atomic():
         valves = list(Valve.objects.select_for_update().filter(logger_id=logger_id).order_by("pk"))
         valve = next((v for v in valves if valve_number(v.code) == valve_id), None)

@@ -128,18 +128,18 @@ class ValveReport:
     received_at: dt.datetime
 
 
-_I32101 = {"0": "open", "1": "closed", "2": "moving", "3": "fault"}
-
-
 def valve_report_after(valve: Any, since: dt.datetime) -> ValveReport | None:
     """The latest valve state the logger reported (3020 ``i32101`` or a 3813 offline action) that
     reached the platform at or after ``since``. Arrival time, not the logger's clock, decides, so
     a logger whose clock runs behind (or a simulator replaying the past) is judged fairly."""
     from totalcap.ingest.models import SiteInfo
+    from totalcap.ingest.services import VALVE_STATE_CODE, VALVE_STATES
 
     code = f"valve{valve_number(valve.code)}"
     row = (
-        SiteInfo.objects.filter(logger_id=valve.logger_id, code__in=["i32101", code], received_at__gte=since)
+        SiteInfo.objects.filter(
+            logger_id=valve.logger_id, code__in=[VALVE_STATE_CODE, code], received_at__gte=since
+        )
         .order_by("-received_at", "-observed_at")
         .values_list("code", "value", "observed_at", "received_at")
         .first()
@@ -147,8 +147,10 @@ def valve_report_after(valve: Any, since: dt.datetime) -> ValveReport | None:
     if row is None:
         return None
     name, value, observed_at, received_at = row
-    if name == "i32101":
-        state = _I32101.get(str(value).strip(), "unknown")
+    if name == VALVE_STATE_CODE:
+        number = str(value).strip()
+        known = VALVE_STATES.get(int(number)) if number.isascii() and number.isdigit() else None
+        state = known.value if known is not None else "unknown"
     else:
         state = "closed" if str(value).startswith("closed") else "open"
     return ValveReport(state, observed_at, received_at)

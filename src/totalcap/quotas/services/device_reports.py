@@ -29,7 +29,7 @@ from totalcap.alarms.choices import Severity
 from totalcap.alarms.services import raise_alarm
 from totalcap.base import events
 from totalcap.base.exceptions import ServiceError
-from totalcap.ingest.services import VALVE_STATE_CODE
+from totalcap.ingest.services import VALVE_STATE_CODE, VALVE_STATES
 from totalcap.quotas.choices import (
     FINAL_VALVE_STATES,
     AccountKind,
@@ -47,7 +47,6 @@ from totalcap.registry.models import DataLogger, Valve
 logger = logging.getLogger("totalcap.quotas")
 
 #: HJ 212 extension: the states a 3020 valve-state item (``VALVE_STATE_CODE``) carries.
-_STATE_NAMES = {0: ValveState.OPEN, 1: ValveState.CLOSED, 2: ValveState.MOVING, 3: ValveState.FAULT}
 #: 3813 ``Source``: 0 local operation on the logger, 1 host command, 2 automatic (allowance).
 OFFLINE_SOURCES = {0: "现场手动操作", 1: "平台指令", 2: "数采仪按剩余排放量自动动作"}
 
@@ -156,7 +155,7 @@ def valve_state_reported(
     if reported.state_reported_at != at:
         return valve  # not applied (a re-sent old report): the valve is no longer in that state
     # Act on what the logger says now: open while the quota is exhausted → close.
-    if state is not None and _STATE_NAMES.get(state) == ValveState.OPEN:
+    if state is not None and VALVE_STATES.get(state) == ValveState.OPEN:
         for account in _exhausted_accounts(valve, at):
             order = _close_again(valve, account, _("配额用尽期间阀门处于开启状态，重新关阀"))
             if order is not None:
@@ -256,7 +255,7 @@ def handle_messages(messages: Iterable[Any]) -> None:
                 valve_state_reported(
                     message.logger_id,
                     _int(items.get("ValveId"), 1) or 1,
-                    state if state in _STATE_NAMES else None,
+                    state if state in VALVE_STATES else None,
                     _time(items, "DataTime", message.received_at),
                     message.frame_id,
                 )
