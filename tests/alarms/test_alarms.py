@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections, transaction
 from django.utils import timezone
 
 from tests.alarms.servers import closed_port, http_endpoint, smtp_sink
@@ -262,3 +265,39 @@ def test_four_clients_on_alarm_pages_and_api(world: Any, client_for: Any, api_fo
     assert api_for("admin").post("/api/alarms/alarm/", {}, format="json").status_code == 405
     page = client_for("county").post(f"/alarms/alarm/{other.pk}/acknowledge/")
     assert page.status_code == 404
+
+
+def test_the_same_alarm_raised_by_two_transactions_at_once_is_one_alarm_seen_twice(tx_world: Any) -> None:
+    """The second insert waits for the first transaction and gives way to its alarm once it commits
+    (the partial unique index on open alarms), then counts an occurrence: both callers succeed."""
+    first_raised = threading.Event()
+    release = threading.Event()
+    results: dict[str, services.Raised] = {}
+    errors: list[BaseException] = []
+
+    def raise_in_transaction(name: str, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                results[name] = _raise(tx_world, source="test.concurrent:1")
+                if hold:
+                    first_raised.set()
+                    assert release.wait(10)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            first_raised.set()
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=raise_in_transaction, args=("first", True))
+    a.start()
+    assert first_raised.wait(10)
+    b = threading.Thread(target=raise_in_transaction, args=("second", False))
+    b.start()
+    time.sleep(0.3)  # the second insert now waits for the first transaction
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert not errors, errors
+    assert results["first"].created and not results["second"].created
+    alarm = Alarm.objects.get(source="test.concurrent:1", type="quota_warning")
+    assert alarm.pk == results["second"].alarm.pk and alarm.occurrences == 2

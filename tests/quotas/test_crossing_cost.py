@@ -44,12 +44,14 @@ from totalcap.registry.models import DataLogger, Valve
 #: Queries of the crossing up to the commit that releases the close command (79 before issue 7,
 #: 27 before send_command stopped opening a savepoint of its own inside its caller's transaction,
 #: 25 before the ledger's and the command's inserts told a duplicate without a savepoint, the
-#: command's insert carried its notification, and the chain's lock and head read became one call).
-CROSSING_UNTIL_CLOSE = 19
+#: command's insert carried its notification, and the chain's lock and head read became one call;
+#: 19 before a new alarm became one insert instead of a look-up and an insert).
+CROSSING_UNTIL_CLOSE = 18
 #: Every query of the crossing, the work after the close included (93 before issue 7, 41 before the
-#: savepoint change above, 37 before the inserts without savepoints and the one-call chain head; a
-#: notification channel adds its recipients' deliveries after the close, not before it).
-CROSSING_TOTAL = 27
+#: savepoint change above, 37 before the inserts without savepoints and the one-call chain head, 27
+#: before the one-statement alarm; a notification channel adds its recipients' deliveries after the
+#: close, not before it).
+CROSSING_TOTAL = 26
 #: A minute record of a controlled outlet that crosses nothing (11 while the ledger's insert took a
 #: savepoint).
 ORDINARY_RECORD = 9

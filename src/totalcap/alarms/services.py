@@ -26,6 +26,8 @@ from totalcap.alarms.choices import (
 from totalcap.alarms.models import Alarm, Delivery, NotificationChannel
 from totalcap.alarms.transitions import ALARM_LIFE_CYCLE
 from totalcap.base import events, jobs
+from totalcap.base.db import insert_unless_conflict
+from totalcap.base.exceptions import ServiceError
 from totalcap.base.transitions import apply_transition
 from totalcap.registry.models import Enterprise, Jurisdiction, Outlet
 
@@ -79,36 +81,45 @@ def raise_alarm(
             raise ValueError("an alarm needs an enterprise or a jurisdiction")
         jurisdiction = enterprise.jurisdiction
     now = timezone.now()
-    # No savepoint of its own: an alarm that cannot be raised fails the caller's transaction.
+    deadline = ack_deadline_minutes(severity)
+    alarm = Alarm(
+        type=type,
+        severity=severity,
+        source=source,
+        title=title[:128],
+        message=message,
+        payload=payload or {},
+        enterprise=enterprise,
+        outlet=outlet,
+        jurisdiction=jurisdiction,
+        raised_at=now,
+        last_seen_at=now,
+        escalate_at=now + timedelta(minutes=deadline) if deadline else None,
+        notify_pending=notify_later,
+    )
+    # No savepoint of its own: an alarm that cannot be raised fails the caller's transaction. A new
+    # alarm is one statement: the insert gives way to the open alarm of the same (source, type)
+    # (the partial unique index ``alarm_one_open_per_source_type``), which then counts another
+    # occurrence — also when another transaction raised it a moment ago.
     with transaction.atomic(savepoint=False):
-        open_alarm: Alarm | None = (
-            Alarm.objects.select_for_update()
-            .filter(source=source, type=type, status__in=OPEN_STATUSES)
-            .first()
-        )
-        if open_alarm is not None:
+        for _attempt in range(3):
+            if insert_unless_conflict(alarm):
+                break
+            open_alarm: Alarm | None = (
+                Alarm.objects.select_for_update()
+                .filter(source=source, type=type, status__in=OPEN_STATUSES)
+                .first()
+            )
+            if open_alarm is None:  # cleared since the insert gave way to it: insert again
+                continue
             open_alarm.occurrences += 1
             open_alarm.last_seen_at = now
             if payload:
                 open_alarm.payload = {**open_alarm.payload, "last": payload}
             open_alarm.save(update_fields=["occurrences", "last_seen_at", "payload", "updated_at"])
             return Raised(open_alarm, False)
-        deadline = ack_deadline_minutes(severity)
-        alarm = Alarm.objects.create(
-            type=type,
-            severity=severity,
-            source=source,
-            title=title[:128],
-            message=message,
-            payload=payload or {},
-            enterprise=enterprise,
-            outlet=outlet,
-            jurisdiction=jurisdiction,
-            raised_at=now,
-            last_seen_at=now,
-            escalate_at=now + timedelta(minutes=deadline) if deadline else None,
-            notify_pending=notify_later,
-        )
+        else:  # pragma: no cover - an open alarm appearing and clearing three times over
+            raise ServiceError(f"报警「{title}」暂时无法登记，请重试。", code="alarm_conflict")
         events.record(actor, alarm, "alarm_raised", {"type": type, "severity": severity, "source": source})
         if not notify_later:
             queue_deliveries(alarm, reason="raised")
