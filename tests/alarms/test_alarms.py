@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections, transaction
 from django.utils import timezone
 
 from tests.alarms.servers import closed_port, http_endpoint, smtp_sink
+from tests.transactions import second_behind_first
 from totalcap.alarms import services
 from totalcap.alarms.choices import AlarmStatus, ChannelKind, DeliveryStatus, Severity
 from totalcap.alarms.models import Alarm, Delivery, InAppNotification, NotificationChannel
@@ -270,34 +268,10 @@ def test_four_clients_on_alarm_pages_and_api(world: Any, client_for: Any, api_fo
 def test_the_same_alarm_raised_by_two_transactions_at_once_is_one_alarm_seen_twice(tx_world: Any) -> None:
     """The second insert waits for the first transaction and gives way to its alarm once it commits
     (the partial unique index on open alarms), then counts an occurrence: both callers succeed."""
-    first_raised = threading.Event()
-    release = threading.Event()
-    results: dict[str, services.Raised] = {}
-    errors: list[BaseException] = []
-
-    def raise_in_transaction(name: str, hold: bool) -> None:
-        try:
-            with transaction.atomic():
-                results[name] = _raise(tx_world, source="test.concurrent:1")
-                if hold:
-                    first_raised.set()
-                    assert release.wait(10)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-            first_raised.set()
-        finally:
-            connections.close_all()
-
-    a = threading.Thread(target=raise_in_transaction, args=("first", True))
-    a.start()
-    assert first_raised.wait(10)
-    b = threading.Thread(target=raise_in_transaction, args=("second", False))
-    b.start()
-    time.sleep(0.3)  # the second insert now waits for the first transaction
-    release.set()
-    a.join(10)
-    b.join(10)
-    assert not errors, errors
-    assert results["first"].created and not results["second"].created
+    first, second = second_behind_first(
+        lambda: _raise(tx_world, source="test.concurrent:1"),
+        lambda: _raise(tx_world, source="test.concurrent:1"),
+    )
+    assert first.created and not second.created
     alarm = Alarm.objects.get(source="test.concurrent:1", type="quota_warning")
-    assert alarm.pk == results["second"].alarm.pk and alarm.occurrences == 2
+    assert alarm.pk == second.alarm.pk and alarm.occurrences == 2

@@ -3,25 +3,30 @@ only for what commits, and without holding the chain lock while the use case run
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 
+from tests.transactions import second_behind_first
 from totalcap.base import events
 from totalcap.base.models import DomainEvent
 
 
-def _holds_chain_lock() -> bool:
+def _chain_lock_sessions(*, granted: bool) -> int:
+    """Sessions holding the event chain's lock (``granted``: this one only) or waiting for it."""
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = %s "
+            "AND (NOT granted OR pid = pg_backend_pid()) "
             "AND ((classid::bigint << 32) | objid::bigint) = %s",
-            [events.CHAIN_LOCK_KEY],
+            [granted, events.CHAIN_LOCK_KEY],
         )
-        return bool(cur.fetchone()[0])
+        return int(cur.fetchone()[0])
+
+
+def _holds_chain_lock() -> bool:
+    return _chain_lock_sessions(granted=True) > 0
 
 
 def test_events_of_a_block_are_appended_at_its_end_in_order(world: Any) -> None:
@@ -79,54 +84,10 @@ def test_an_append_waiting_for_the_chain_lock_links_to_the_event_committed_meanw
     """Two transactions append at once: the second waits for the chain lock inside
     ``base_chain_head()`` and, once the first committed, must read the first's event as the head
     (a read on the snapshot of before the wait would fork the chain)."""
-    first_appended = threading.Event()
-    release_first = threading.Event()
-    made: dict[str, DomainEvent] = {}
-    errors: list[BaseException] = []
-
-    def first() -> None:
-        try:
-            with transaction.atomic():
-                made["first"] = events.record(None, tx_world.e_own, "first", {})
-                first_appended.set()
-                assert release_first.wait(10)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-            first_appended.set()
-        finally:
-            connections.close_all()
-
-    def second() -> None:
-        try:
-            with transaction.atomic():
-                made["second"] = events.record(None, tx_world.e_own, "second", {})
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    a = threading.Thread(target=first)
-    a.start()
-    assert first_appended.wait(10)
-    b = threading.Thread(target=second)
-    b.start()
-    deadline = time.monotonic() + 10
-    while not _waiting_for_chain_lock() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert _waiting_for_chain_lock(), "the second append never waited for the chain lock"
-    release_first.set()
-    a.join(10)
-    b.join(10)
-    assert not errors, errors
-    assert made["second"].prev_hash == made["first"].hash
+    first, second = second_behind_first(
+        lambda: events.record(None, tx_world.e_own, "first", {}),
+        lambda: events.record(None, tx_world.e_own, "second", {}),
+        waiting=lambda: _chain_lock_sessions(granted=False) > 0,
+    )
+    assert second.prev_hash == first.hash
     assert events.verify_chain().ok
-
-
-def _waiting_for_chain_lock() -> bool:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND ((classid::bigint << 32) | objid::bigint) = %s",
-            [events.CHAIN_LOCK_KEY],
-        )
-        return bool(cur.fetchone()[0])

@@ -46,7 +46,6 @@ from totalcap.registry.models import DataLogger, Valve
 
 logger = logging.getLogger("totalcap.quotas")
 
-#: HJ 212 extension: the states a 3020 valve-state item (``VALVE_STATE_CODE``) carries.
 #: 3813 ``Source``: 0 local operation on the logger, 1 host command, 2 automatic (allowance).
 OFFLINE_SOURCES = {0: "现场手动操作", 1: "平台指令", 2: "数采仪按剩余排放量自动动作"}
 
