@@ -24,6 +24,7 @@ from tests.quotas.factory import MONTH, YEAR, setup_quota
 from totalcap.alarms.choices import ChannelKind, DeliveryStatus
 from totalcap.alarms.models import Alarm, Delivery, NotificationChannel
 from totalcap.base import jobs
+from totalcap.ingest.models import SiteInfo
 from totalcap.ingest.simulator.runner import registry_specs
 from totalcap.monitoring.models import Sample
 from totalcap.quotas import hooks
@@ -60,6 +61,20 @@ def _usage(monthly: QuotaAccount) -> Usage:
     sink = emitted_account(monthly)
     fresh = QuotaAccount.objects.in_bulk([monthly.pk, sink.pk])
     return usage(fresh[monthly.pk], fresh[sink.pk])
+
+
+def _valve_trace(valve: Valve) -> dict[str, Any]:
+    """What a failed valve assertion needs: the valve's report times and every valve report stored."""
+    fresh = Valve.objects.get(pk=valve.pk)
+    reports = SiteInfo.objects.filter(logger_id=valve.logger_id, code__in=["i32101", "valve1"])
+    return {
+        "state": fresh.state,
+        "reported_at": fresh.state_reported_at,
+        "received_at": fresh.state_received_at,
+        "reports": list(
+            reports.order_by("received_at").values_list("value", "observed_at", "received_at", "frame_id")
+        ),
+    }
 
 
 def _order(valve: Valve, action: str) -> ValveOrder | None:
@@ -122,7 +137,7 @@ def test_swipe_consume_alarm_close_confirm_and_reopen_over_hj212(
         assert (
             monthly.alert_level == AlertLevel.EXHAUSTED and use.used >= Decimal("10") and use.remaining <= 0
         )
-        assert Valve.objects.get(pk=valve.pk).state == ValveState.CLOSED
+        assert Valve.objects.get(pk=valve.pk).state == ValveState.CLOSED, _valve_trace(valve)
 
         # 3. The simulated flow stops: every real-time flow value that arrived after the
         #    confirmation is zero.
@@ -162,7 +177,7 @@ def test_swipe_consume_alarm_close_confirm_and_reopen_over_hj212(
         )
         assert reopen, list(ValveOrder.objects.filter(valve=valve).values("action", "state", "failure"))
         assert reopen.origin == "reopen" and Decimal(reopen.evidence["flow_l_per_s"]) > Decimal("0.05")
-        assert Valve.objects.get(pk=valve.pk).state == ValveState.OPEN
+        assert Valve.objects.get(pk=valve.pk).state == ValveState.OPEN, _valve_trace(valve)
         assert wait_for(lambda: any(v > 0 for v in _flows_since(outlet_id, reopen.confirmed_at)), timeout=10)
         assert not Alarm.objects.filter(source=source, status__in=["active", "acknowledged"]).exists()
     finally:

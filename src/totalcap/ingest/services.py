@@ -287,12 +287,12 @@ def command_executed(command_id: int, exe_rtn: int | None, *, gateway: str, at: 
 def _after_execution(cmd: Command, gateway: str) -> None:
     """Effects of an executed command on the registry (the device confirmed it)."""
     if cmd.name == "set_password":
-        logger = DataLogger.objects.select_for_update().get(pk=cmd.logger_id)
+        logger = DataLogger.objects.select_for_update(no_key=True).get(pk=cmd.logger_id)
         logger.password = cmd.params["new_pw"]
         logger.save(update_fields=["password", "updated_at"])
         events.record(_system(gateway), logger, "password_changed", {"command": cmd.pk})
     elif cmd.name == "set_timeout":
-        logger = DataLogger.objects.select_for_update().get(pk=cmd.logger_id)
+        logger = DataLogger.objects.select_for_update(no_key=True).get(pk=cmd.logger_id)
         logger.overtime_seconds = cmd.params["overtime"]
         logger.recount = cmd.params["recount"]
         logger.save(update_fields=["overtime_seconds", "recount", "updated_at"])
@@ -307,7 +307,7 @@ def _after_execution(cmd: Command, gateway: str) -> None:
 def command_result(command_id: int, cn: str, items: dict[str, Any], *, history: bool, at: datetime) -> None:
     """Data answering a "get" command arrived (stored on the command; history records only counted)."""
     with transaction.atomic():
-        cmd = Command.objects.select_for_update().get(pk=command_id)
+        cmd = Command.objects.select_for_update(no_key=True).get(pk=command_id)
         cmd.records += 1
         if history:
             window = dict(cmd.result or {})
@@ -382,28 +382,41 @@ def report_valve_state(
     state: int | None,
     *,
     at: datetime,
+    received_at: datetime | None = None,
     frame_id: int | None = None,
     live: bool = False,
 ) -> Valve | None:
-    """A logger reported its valve state (3020 ``i32101``; 3813 offline action; executed 3801/3802).
+    """A logger reported its valve state (3020 ``i32101``; 3813 offline action).
 
     The valve is the logger's valve whose code number equals ``valve_id`` (``V01`` ↔ 1), or its
-    only valve. A change of state is a domain event; a repeated state only refreshes the report time.
+    only valve. A change of state is a domain event; a repeated state only refreshes the report
+    times. ``at`` is the logger's clock (``DataTime``), ``received_at`` the platform's (the frame's
+    arrival; now when not given).
 
-    A report older than the last one is ignored (and the valve returned unchanged: its
-    ``state_reported_at`` is then later than ``at``) when it describes the past: a 3813 kept while
-    offline, or a re-sent 3020 (an upload whose ack the logger missed: its item is already stored
-    from another frame). A ``live`` report (3020: the state now) is applied even then, since a logger
-    whose clock was set back (a 1012 time sync) still reports the valve as it is.
+    A report is ignored (and the valve returned unchanged: its ``state_reported_at`` /
+    ``state_received_at`` then differ from ``at`` / ``received_at``) when
+
+    * it arrived before the report the valve shows: the gateway's two writer connections commit
+      batches concurrently, so reports are not always handled in the order they arrived;
+    * it is older by the logger's clock than the last report and describes the past: a 3813 kept
+      while offline, or a re-sent 3020 (an upload whose ack the logger missed: its item is already
+      stored from another frame). A ``live`` report (3020: the state now) is applied even then,
+      since a logger whose clock was set back (a 1012 time sync) still reports the valve as it is.
+
+    The gateway and the total-control hook both hand every report here; the second call for the
+    same frame changes nothing.
     """
     target = VALVE_STATES.get(state) if state is not None else None
+    received_at = received_at or timezone.now()
     with transaction.atomic():
-        valves = list(Valve.objects.select_for_update().filter(logger_id=logger_id).order_by("pk"))
+        valves = list(Valve.objects.select_for_update(no_key=True).filter(logger_id=logger_id).order_by("pk"))
         valve = next((v for v in valves if valve_number(v.code) == valve_id), None)
         if valve is None and len(valves) == 1:
             valve = valves[0]
         if valve is None:
             return None
+        if valve.state_received_at is not None and valve.state_received_at > received_at:
+            return valve  # a report that arrived earlier, handled late
         if (
             valve.state_reported_at is not None
             and valve.state_reported_at > at
@@ -415,7 +428,8 @@ def report_valve_state(
         if target is not None:
             valve.state = target
         valve.state_reported_at = at
-        valve.save(update_fields=["state", "state_reported_at", "updated_at"])
+        valve.state_received_at = received_at
+        valve.save(update_fields=["state", "state_reported_at", "state_received_at", "updated_at"])
         if changed:
             events.record(
                 f"logger:{valve.logger_id}",

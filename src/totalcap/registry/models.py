@@ -424,6 +424,9 @@ class Valve(ScopedModel):
         _("阀门状态"), max_length=16, choices=c.ValveState.choices, default=c.ValveState.UNKNOWN
     )
     state_reported_at = models.DateTimeField(_("状态上报时间"), null=True, blank=True)
+    state_received_at = models.DateTimeField(
+        _("状态接收时间"), null=True, blank=True, help_text=_("平台收到该状态报文的时间")
+    )
 
     scope_jurisdiction = "outlet__enterprise__jurisdiction__path"
     scope_enterprise = "outlet__enterprise"

@@ -101,7 +101,7 @@ class ValveTable(BaseTable):
 
     class Meta(BaseTable.Meta):
         model = Valve
-        fields = ("code", "name", "outlet", "logger", "state", "state_reported_at")
+        fields = ("code", "name", "outlet", "logger", "state", "state_reported_at", "state_received_at")
 
 
 class CameraTable(BaseTable):

@@ -320,13 +320,24 @@ class Gateway:
             log.exception("registry reload failed")
 
     def valve_reporter(
-        self, logger_id: int, valve_id: int, state: int | None, at: datetime
+        self,
+        logger_id: int,
+        valve_id: int,
+        state: int | None,
+        at: datetime,
+        received_at: datetime,
+        *,
+        live: bool,
     ) -> Callable[[int], None]:
+        """The post-commit action of a valve report (``live``: a 3020, the state now)."""
+
         def report(frame_id: int) -> None:
             from totalcap.ingest.services import report_valve_state
 
             self.defer_django(
-                lambda: report_valve_state(logger_id, valve_id, state, at=at, frame_id=frame_id)
+                lambda: report_valve_state(
+                    logger_id, valve_id, state, at=at, received_at=received_at, frame_id=frame_id, live=live
+                )
             )
 
         return report

@@ -397,7 +397,7 @@ class Connection(asyncio.Protocol):
                         item.message = dict(zip(frame.cp.keys, frame.cp.values, strict=True))
                     for state in tc.valve_states(message):
                         item.after_commit = [*(item.after_commit or []),
-                                             gw.valve_reporter(profile.id, state.valve_id, state.state, at)]  # fmt: skip
+                                             gw.valve_reporter(profile.id, state.valve_id, state.state, at, item.received_at, live=True)]  # fmt: skip
         elif cn == "3019":
             sn_rows = [
                 (code, f"{code}-SN", fields["SN"])
@@ -430,7 +430,12 @@ class Connection(asyncio.Protocol):
             item.info_rows = [("3813", "", f"valve{message.valve_id}", value, "", when)]
             item.after_commit = [
                 self.gw.valve_reporter(
-                    profile.id, message.valve_id, 1 if message.closed else 0, message.data_time
+                    profile.id,
+                    message.valve_id,
+                    1 if message.closed else 0,
+                    message.data_time,
+                    item.received_at,
+                    live=False,
                 )
             ]
 

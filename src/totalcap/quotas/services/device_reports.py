@@ -138,21 +138,31 @@ def _close_again(valve: Valve, account: QuotaAccount, why: str) -> ValveOrder | 
 
 
 def valve_state_reported(
-    logger_id: int, valve_id: int, state: int | None, at: dt.datetime, frame_id: int | None = None
+    logger_id: int,
+    valve_id: int,
+    state: int | None,
+    at: dt.datetime,
+    frame_id: int | None = None,
+    received_at: dt.datetime | None = None,
 ) -> Valve | None:
-    """A valve state from the logger (3020 ``i32101``): update the valve (idempotent), move its open
-    orders on (command state, evidence), and re-close a valve found open while the month's quota
-    is exhausted."""
+    """A valve state from the logger (3020 ``i32101``; ``at`` by its clock, ``received_at`` the
+    frame's arrival): update the valve (idempotent), move its open orders on (command state,
+    evidence), and re-close a valve found open while the month's quota is exhausted."""
     from totalcap.ingest.services import report_valve_state
     from totalcap.quotas.services import valves
 
-    reported = report_valve_state(logger_id, valve_id, state, at=at, frame_id=frame_id, live=True)
+    received_at = received_at or timezone.now()
+    reported = report_valve_state(
+        logger_id, valve_id, state, at=at, received_at=received_at, frame_id=frame_id, live=True
+    )
     if reported is None:
         return None
     valve: Valve = Valve.objects.select_related("outlet", "logger").get(pk=reported.pk)
     valves.advance_valves([valve.pk])
-    if reported.state_reported_at != at:
-        return valve  # not applied (a re-sent old report): the valve is no longer in that state
+    if reported.state_reported_at != at or reported.state_received_at != received_at:
+        # not applied (a re-sent old report, or one that arrived before the valve's last report):
+        # the valve is no longer in that state
+        return valve
     # Act on what the logger says now: open while the quota is exhausted → close.
     if state is not None and VALVE_STATES.get(state) == ValveState.OPEN:
         for account in _exhausted_accounts(valve, at):
@@ -182,7 +192,9 @@ def offline_action_reported(
     at = _time(items, "DataTime", received_at)
     from totalcap.ingest.services import report_valve_state
 
-    reported = report_valve_state(logger_id, valve_id, 1 if closed else 0, at=at, frame_id=frame_id)
+    reported = report_valve_state(
+        logger_id, valve_id, 1 if closed else 0, at=at, received_at=received_at, frame_id=frame_id
+    )
     if reported is None:
         return None
     valve: Valve = Valve.objects.select_related("outlet", "outlet__enterprise", "logger").get(pk=reported.pk)
@@ -257,6 +269,7 @@ def handle_messages(messages: Iterable[Any]) -> None:
                     state if state in VALVE_STATES else None,
                     _time(items, "DataTime", message.received_at),
                     message.frame_id,
+                    message.received_at,
                 )
         except Exception:
             logger.exception("device message %s of logger %s not handled", message.cn, message.logger_id)

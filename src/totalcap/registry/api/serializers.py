@@ -159,8 +159,8 @@ class DataLoggerSerializer(ScopedModelSerializer):
 class ValveSerializer(ScopedModelSerializer):
     class Meta:
         model = Valve
-        fields = ["id", "outlet", "logger", "code", "name", "state", "state_reported_at"]
-        read_only_fields = ["state", "state_reported_at"]
+        fields = ["id", "outlet", "logger", "code", "name", "state", "state_reported_at", "state_received_at"]
+        read_only_fields = ["state", "state_reported_at", "state_received_at"]
 
 
 class CameraSerializer(ScopedModelSerializer):
