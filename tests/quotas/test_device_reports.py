@@ -11,15 +11,17 @@ from django.utils import timezone
 
 from hj212.values import format_datetime
 from tests.quotas.factory import MONTH, YEAR, moment, setup_quota, swipe
+from tests.transactions import second_behind_first
 from totalcap.alarms.models import Alarm
 from totalcap.base.models import DomainEvent
 from totalcap.ingest.choices import InfoSource
 from totalcap.ingest.models import SiteInfo
+from totalcap.ingest.services import report_valve_state
 from totalcap.monitoring.services.accounting import AccountedHour
 from totalcap.quotas import devices
 from totalcap.quotas.choices import AlertLevel, SwipeOutcome, ValveAction, ValveOrderState
 from totalcap.quotas.models import CardSwipe, QuotaPolicy, ValveOrder
-from totalcap.quotas.services import cards, device_reports
+from totalcap.quotas.services import cards, device_reports, valves
 from totalcap.quotas.services.common import monthly_account, usage
 from totalcap.quotas.services.consumption import Increment, post_increments
 from totalcap.registry.choices import ValveState
@@ -100,6 +102,56 @@ def test_a_live_valve_state_counts_after_the_loggers_clock_went_back(world: Any)
     }
     device_reports.offline_action_reported(q.logger.pk, old, now)  # opened an hour ago, offline
     assert Valve.objects.get(pk=valve.pk).state == ValveState.CLOSED
+
+
+def test_a_valve_state_handled_after_a_later_arrival_changes_nothing(world: Any) -> None:
+    """The gateway's two writer connections commit batches concurrently, so the hook and the
+    gateway may handle a 3020 after one that arrived later. The later arrival is the valve's state;
+    the earlier one, handled late, neither reopens the valve nor counts as "open while exhausted"."""
+    q = setup_quota(world.e_own)
+    QuotaPolicy.objects.create(enterprise=q.enterprise, close_grace_minutes=0)
+    swipe(q)
+    _exhaust(q)
+    valve = Valve.objects.get(logger=q.logger)
+    ValveOrder.objects.filter(valve=valve).update(state=ValveOrderState.CONFIRMED)
+    orders, alarms = ValveOrder.objects.filter(valve=valve).count(), Alarm.objects.count()
+    now = timezone.now()
+    opened_at, closed_at = now - dt.timedelta(seconds=8), now - dt.timedelta(seconds=2)
+    # "closed" (arrived second) is handled first; then "open" (arrived first, earlier DataTime)
+    device_reports.valve_state_reported(q.logger.pk, 1, 1, closed_at, 12, received_at=now)
+    device_reports.valve_state_reported(
+        q.logger.pk, 1, 0, opened_at, 11, received_at=now - dt.timedelta(milliseconds=40)
+    )
+    valve.refresh_from_db()
+    assert valve.state == ValveState.CLOSED
+    assert valve.state_reported_at == closed_at and valve.state_received_at == now
+    assert ValveOrder.objects.filter(valve=valve).count() == orders and Alarm.objects.count() == alarms
+    # The same frame handed over twice (by the gateway and by the hook) is applied once.
+    device_reports.valve_state_reported(q.logger.pk, 1, 1, closed_at, 12, received_at=now)
+    assert DomainEvent.objects.filter(
+        object_type="registry.valve", object_id=str(valve.pk), action="state_reported"
+    ).count() == 1  # fmt: skip
+
+
+def test_a_valve_report_and_a_valve_order_committed_at_once_do_not_deadlock(tx_world: Any) -> None:
+    """A transaction that has appended to the event chain and created an order for the valve
+    commits, while a valve report (the valve's row locked, waiting for the chain) is behind it. Its
+    foreign keys are checked at commit (Django's constraints are deferred): a ``FOR UPDATE`` lock of
+    the valve would block that check and deadlock the two; the report's ``FOR NO KEY UPDATE`` does
+    not."""
+    q = setup_quota(tx_world.e_own)
+    valve = Valve.objects.get(logger=q.logger)
+    monthly = q.monthly()
+    now = timezone.now()
+    order, reported = second_behind_first(
+        lambda: valves.system_close(valve, monthly, "测试：自动关阀"),
+        lambda: report_valve_state(q.logger.pk, 1, 1, at=now, received_at=now, live=True),
+    )
+    assert order is not None and ValveOrder.objects.filter(pk=order.pk).exists()
+    assert reported is not None and Valve.objects.get(pk=valve.pk).state == ValveState.CLOSED
+    assert DomainEvent.objects.filter(
+        object_type="registry.valve", object_id=str(valve.pk), action="state_reported"
+    ).exists()
 
 
 def test_a_resent_valve_state_older_than_the_last_changes_nothing(world: Any) -> None:

@@ -92,7 +92,7 @@ def issue_device_token(actor: Any, logger: Any, **options: Any) -> tuple[ApiToke
 
 def revoke_token(actor: Any, token: ApiToken) -> ApiToken:
     with transaction.atomic():
-        locked: ApiToken = ApiToken.objects.select_for_update().get(pk=token.pk)
+        locked: ApiToken = ApiToken.objects.select_for_update(no_key=True).get(pk=token.pk)
         if locked.revoked_at is None:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at", "updated_at"])

@@ -106,7 +106,7 @@ def raise_alarm(
             if insert_unless_conflict(alarm):
                 break
             open_alarm: Alarm | None = (
-                Alarm.objects.select_for_update()
+                Alarm.objects.select_for_update(no_key=True)
                 .filter(source=source, type=type, status__in=OPEN_STATUSES)
                 .first()
             )
@@ -154,7 +154,7 @@ def queue_pending_notifications(alarm_ids: list[int] | None = None, now: Any = N
     for pk in alarm_ids:
         with transaction.atomic():
             alarm: Alarm | None = (
-                Alarm.objects.select_for_update(of=("self",))
+                Alarm.objects.select_for_update(no_key=True, of=("self",))
                 .select_related("enterprise", "jurisdiction")
                 .filter(pk=pk, notify_pending=True)
                 .first()
@@ -289,7 +289,7 @@ def deliver(delivery_id: int) -> Delivery | None:
     """Send one pending delivery; on failure, retry later with exponential back-off."""
     with transaction.atomic():
         delivery: Delivery | None = (
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(no_key=True, of=("self",))
             .select_related("channel", "alarm")
             .filter(pk=delivery_id)
             .first()
@@ -346,7 +346,7 @@ def escalate_due(now: Any = None) -> list[Alarm]:
     )
     for pk in list(due):
         with transaction.atomic():
-            alarm: Alarm = Alarm.objects.select_for_update().get(pk=pk)
+            alarm: Alarm = Alarm.objects.select_for_update(no_key=True).get(pk=pk)
             if alarm.status != AlarmStatus.ACTIVE or alarm.escalate_at is None or alarm.escalate_at > now:
                 continue
             if alarm.escalation_level >= MAX_ESCALATION_LEVEL:

@@ -60,7 +60,7 @@ def save_object(
         if creating:
             before: dict[str, Any] = {}
         else:
-            locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+            locked = type(obj)._default_manager.select_for_update(no_key=True).get(pk=obj.pk)
             before = snapshot(locked)
         saved = write(obj) if write is not None else _default_write(obj)
         after = snapshot(saved)
@@ -81,6 +81,6 @@ def _default_write(obj: M) -> M:
 def delete_object(actor: Any, obj: models.Model, *, action: str = "deleted") -> None:
     """Delete ``obj`` after recording what it was."""
     with transaction.atomic():
-        locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        locked = type(obj)._default_manager.select_for_update(no_key=True).get(pk=obj.pk)
         events.record(actor, locked, action, {"before": snapshot(locked)})
         locked.delete()

@@ -91,7 +91,7 @@ def apply_transition(
     """Apply ``action`` to ``obj``; returns the saved, locked instance."""
     params = dict(params or {})
     with transaction.atomic():
-        locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        locked = type(obj)._default_manager.select_for_update(no_key=True).get(pk=obj.pk)
         state = getattr(locked, table.state_field)
         t = table.find(state, action)
         if t is None:

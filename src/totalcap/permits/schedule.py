@@ -170,7 +170,7 @@ def save_report(
 ) -> ExecutionReport:
     """Change a report's contents while the enterprise may still submit it."""
     with transaction.atomic():
-        locked = ExecutionReport.objects.select_for_update().get(pk=report.pk)
+        locked = ExecutionReport.objects.select_for_update(no_key=True).get(pk=report.pk)
         if locked.status not in (R.PENDING, R.RETURNED):
             raise ServiceError(
                 _("执行报告状态为「%(s)s」，不能修改。") % {"s": locked.get_status_display()},

@@ -68,7 +68,7 @@ def open_application(
     """Start a permit application: a pending permit with a first draft version (一企一证)."""
     _require(actor, "permits.add_permit", _("申请排污许可证"))
     with transaction.atomic():
-        locked = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
+        locked = Enterprise.objects.select_for_update(no_key=True).get(pk=enterprise.pk)
         base_services.assert_in_scope(actor, locked)
         existing = (
             Permit.objects.filter(enterprise=locked)
@@ -142,7 +142,7 @@ def _new_version(
 
 
 def _lock_without_open_application(actor: Any, permit: Permit) -> Permit:
-    locked: Permit = Permit.objects.select_for_update().get(pk=permit.pk)
+    locked: Permit = Permit.objects.select_for_update(no_key=True).get(pk=permit.pk)
     base_services.assert_in_scope(actor, locked)
     open_version = locked.open_version
     if open_version is not None:
@@ -238,7 +238,7 @@ def close_open_application(permit: Permit, actor: Any) -> None:
     open_version = permit.open_version
     if open_version is None:
         return
-    locked = PermitVersion.objects.select_for_update().get(pk=open_version.pk)
+    locked = PermitVersion.objects.select_for_update(no_key=True).get(pk=open_version.pk)
     previous = locked.status
     locked.status = V.WITHDRAWN
     locked.save(update_fields=["status", "updated_at"])
@@ -273,7 +273,11 @@ def transition_version(
     with transaction.atomic():
         # Lock order everywhere: the permit, then its version (issuing changes both; closing a permit
         # ends its open application).
-        list(Permit.objects.select_for_update().filter(pk=version.permit_id).values_list("pk", flat=True))
+        list(
+            Permit.objects.select_for_update(no_key=True)
+            .filter(pk=version.permit_id)
+            .values_list("pk", flat=True)
+        )
         result: PermitVersion = _apply(VERSION_TABLE, "version", actor, version, action, params)
     return result
 
@@ -334,7 +338,9 @@ def issue_version(version: PermitVersion, actor: Any) -> None:
     Initial and re-applications start a new 5-year term today; a renewal starts the next term the day
     after the current one ends; a change keeps the term.
     """
-    permit = Permit.objects.select_for_update().select_related("enterprise").get(pk=version.permit_id)
+    permit = (
+        Permit.objects.select_for_update(no_key=True).select_related("enterprise").get(pk=version.permit_id)
+    )
     today = timezone.localdate()
     if version.kind == c.VersionKind.CHANGE and permit.valid_until is not None:
         term_from, term_until = permit.valid_from or today, permit.valid_until
@@ -396,7 +402,9 @@ def can_edit_contents(version: PermitVersion, actor: Any) -> str | None:
 
 def _lock_editable(actor: Any, version_id: int) -> PermitVersion:
     version: PermitVersion = (
-        PermitVersion.objects.select_for_update().select_related("permit__enterprise").get(pk=version_id)
+        PermitVersion.objects.select_for_update(no_key=True)
+        .select_related("permit__enterprise")
+        .get(pk=version_id)
     )
     problem = can_edit_contents(version, actor)
     if problem:

@@ -150,7 +150,9 @@ def _refresh_from(acc: QuotaAccount, row: QuotaAccount) -> None:
 def lock(accounts: Iterable[QuotaAccount]) -> dict[int, QuotaAccount]:
     """Lock accounts in primary-key order (inside the caller's transaction) and return fresh rows."""
     ids = sorted({a.pk for a in accounts})
-    return {a.pk: a for a in QuotaAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    return {
+        a.pk: a for a in QuotaAccount.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    }
 
 
 @dataclass(frozen=True)

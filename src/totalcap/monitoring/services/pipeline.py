@@ -230,7 +230,8 @@ def _run_batch(ids: list[int], boundary: dt.datetime, backfill_hours: int, max_h
     report = Report()
     with transaction.atomic():
         cursors = {
-            c.outlet_id: c for c in PipelineCursor.objects.select_for_update().filter(outlet_id__in=ids)
+            c.outlet_id: c
+            for c in PipelineCursor.objects.select_for_update(no_key=True).filter(outlet_id__in=ids)
         }
         with connection.cursor() as cur:
             cur.execute(

@@ -145,7 +145,7 @@ def revert_review(actor: Any, review: ReviewAction, reason: str, *, recompute: b
     if not (reason or "").strip():
         raise ServiceError(_("请填写撤销理由。"), code="invalid", field="reason")
     with transaction.atomic():
-        locked = ReviewAction.objects.select_for_update().get(pk=review.pk)
+        locked = ReviewAction.objects.select_for_update(no_key=True).get(pk=review.pk)
         if locked.status != ReviewStatus.ACTIVE:
             raise TransitionRefused(_("该复核已撤销，不能再次撤销。"))
         if _is_enterprise_user(actor) and not locked.by_enterprise:
@@ -176,7 +176,7 @@ def handle_suspicion(actor: Any, suspicion: Suspicion, action: str, note: str = 
     if target is None:
         raise ServiceError(_("操作「%(a)s」无效。") % {"a": action}, code="invalid")
     with transaction.atomic():
-        locked = Suspicion.objects.select_for_update().get(pk=suspicion.pk)
+        locked = Suspicion.objects.select_for_update(no_key=True).get(pk=suspicion.pk)
         if locked.status != SuspicionStatus.OPEN:
             raise TransitionRefused(
                 _("当前状态「%(s)s」不允许执行该操作。") % {"s": locked.get_status_display()}

@@ -379,7 +379,10 @@ def publish_ruleset(
     _check_params(kind, medium, params)
     with transaction.atomic():
         previous = (
-            RuleSet.objects.select_for_update().filter(kind=kind, code=code).order_by("-version").first()
+            RuleSet.objects.select_for_update(no_key=True)
+            .filter(kind=kind, code=code)
+            .order_by("-version")
+            .first()
         )
         if previous is not None and previous.medium != medium:
             raise ServiceError(_("同一规则编码的介质不能改变。"), code="invalid", field="medium")

@@ -186,7 +186,7 @@ def apply_special_period(actor: Any, period: SpecialPeriod) -> list[QuotaAccount
     (moved back to the annual account); months loaded later get the reduction at loading."""
     touched: list[QuotaAccount] = []
     with transaction.atomic():
-        locked: SpecialPeriod = SpecialPeriod.objects.select_for_update().get(pk=period.pk)
+        locked: SpecialPeriod = SpecialPeriod.objects.select_for_update(no_key=True).get(pk=period.pk)
         if locked.applied:
             return touched
         months = _months_between(locked.start, locked.end)

@@ -54,7 +54,7 @@ def issue_account(total: RegionTotal) -> QuotaAccount:
 def activate(actor: Any, total: RegionTotal) -> RegionTotal:
     """Issue a draft region total into the region's reserve."""
     with transaction.atomic():
-        locked: RegionTotal = RegionTotal.objects.select_for_update().get(pk=total.pk)
+        locked: RegionTotal = RegionTotal.objects.select_for_update(no_key=True).get(pk=total.pk)
         if locked.status != RegionTotalStatus.DRAFT:
             raise TransitionRefused(_("该区域总量已下达。"))
         ledger.post(
@@ -159,7 +159,7 @@ def edit_line(actor: Any, line: AllocationLine, final: Decimal) -> AllocationLin
         raise ServiceError(_("核定分配量不能为负数。"), field="final")
     with transaction.atomic():
         locked: AllocationLine = (
-            AllocationLine.objects.select_for_update().select_related("plan").get(pk=line.pk)
+            AllocationLine.objects.select_for_update(no_key=True).select_related("plan").get(pk=line.pk)
         )
         if locked.plan.status != PlanStatus.DRAFT:
             raise TransitionRefused(_("方案已批准，不能修改。"))
@@ -185,7 +185,9 @@ def approve(actor: Any, plan: AllocationPlan) -> AllocationPlan:
         raise PermissionRefused(_("您没有批准分配方案的权限。"))
     with transaction.atomic():
         locked: AllocationPlan = (
-            AllocationPlan.objects.select_for_update().select_related("region_total").get(pk=plan.pk)
+            AllocationPlan.objects.select_for_update(no_key=True)
+            .select_related("region_total")
+            .get(pk=plan.pk)
         )
         total = locked.region_total
         if locked.status != PlanStatus.DRAFT:

@@ -314,7 +314,9 @@ def dispatch_due(order_id: int | None = None, now: dt.datetime | None = None) ->
     for pk in list(due.values_list("pk", flat=True)):
         with transaction.atomic():
             order: ValveOrder = (
-                ValveOrder.objects.select_for_update().select_related("valve", "valve__logger").get(pk=pk)
+                ValveOrder.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("valve", "valve__logger")
+                .get(pk=pk)
             )
             if order.state != S.APPROVED or order.command_id is not None:
                 continue
@@ -425,7 +427,7 @@ def _advance_one(order_id: int, now: dt.datetime) -> ValveOrder:
     """Follow one order's command and look for its evidence, holding the order's row lock (the
     gateway hook and the periodic sweep may look at the same order at the same time)."""
     with transaction.atomic():
-        order: ValveOrder = ValveOrder.objects.select_for_update().get(pk=order_id)
+        order: ValveOrder = ValveOrder.objects.select_for_update(no_key=True).get(pk=order_id)
         return confirm_by_evidence(sync_order(order), now)
 
 
