@@ -81,6 +81,7 @@ def _default_write(obj: M) -> M:
 def delete_object(actor: Any, obj: models.Model, *, action: str = "deleted") -> None:
     """Delete ``obj`` after recording what it was."""
     with transaction.atomic():
-        locked = type(obj)._default_manager.select_for_update(no_key=True).get(pk=obj.pk)
+        # FOR UPDATE proper (the row is deleted): a foreign-key check of a row referencing it waits
+        locked = type(obj)._default_manager.select_for_update(no_key=False).get(pk=obj.pk)
         events.record(actor, locked, action, {"before": snapshot(locked)})
         locked.delete()
