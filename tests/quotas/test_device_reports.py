@@ -33,6 +33,25 @@ def _exhaust(q: Any) -> None:
     post_increments([Increment(outlet.pk, "w00000", moment(day=2), Decimal("10000.5"), "test:exhaust", {})])
 
 
+def _exhausted_valve(q: Any) -> Valve:
+    """The month loaded and used up with no grace: the automatic close is ordered, and a valve
+    reported open would be closed again."""
+    QuotaPolicy.objects.create(enterprise=q.enterprise, close_grace_minutes=0)
+    swipe(q)
+    _exhaust(q)
+    return Valve.objects.get(logger=q.logger)
+
+
+def _orders_and_alarms(valve: Valve) -> tuple[int, int]:
+    return ValveOrder.objects.filter(valve=valve).count(), Alarm.objects.count()
+
+
+def _state_events(valve: Valve) -> Any:
+    return DomainEvent.objects.filter(
+        object_type="registry.valve", object_id=str(valve.pk), action="state_reported"
+    )
+
+
 def test_hj212_swipe_loads_once_and_a_resent_frame_is_handled_once(world: Any) -> None:
     q = setup_quota(world.e_own)
     now = timezone.now()
@@ -61,10 +80,7 @@ def test_hj212_swipe_of_a_revoked_card_is_refused_with_an_alarm(world: Any) -> N
 
 def test_valve_reported_open_while_exhausted_is_closed_again(world: Any) -> None:
     q = setup_quota(world.e_own)
-    QuotaPolicy.objects.create(enterprise=q.enterprise, close_grace_minutes=0)
-    swipe(q)
-    _exhaust(q)
-    valve = Valve.objects.get(logger=q.logger)
+    valve = _exhausted_valve(q)
     first = ValveOrder.objects.get(valve=valve, action=ValveAction.CLOSE)
     # The logger said it executed the close, and later reports the valve open.
     ValveOrder.objects.filter(pk=first.pk).update(state=ValveOrderState.EXECUTED, executed_at=timezone.now())
@@ -109,12 +125,9 @@ def test_a_valve_state_handled_after_a_later_arrival_changes_nothing(world: Any)
     gateway may handle a 3020 after one that arrived later. The later arrival is the valve's state;
     the earlier one, handled late, neither reopens the valve nor counts as "open while exhausted"."""
     q = setup_quota(world.e_own)
-    QuotaPolicy.objects.create(enterprise=q.enterprise, close_grace_minutes=0)
-    swipe(q)
-    _exhaust(q)
-    valve = Valve.objects.get(logger=q.logger)
+    valve = _exhausted_valve(q)
     ValveOrder.objects.filter(valve=valve).update(state=ValveOrderState.CONFIRMED)
-    orders, alarms = ValveOrder.objects.filter(valve=valve).count(), Alarm.objects.count()
+    before = _orders_and_alarms(valve)
     now = timezone.now()
     opened_at, closed_at = now - dt.timedelta(seconds=8), now - dt.timedelta(seconds=2)
     # "closed" (arrived second) is handled first; then "open" (arrived first, earlier DataTime)
@@ -125,12 +138,10 @@ def test_a_valve_state_handled_after_a_later_arrival_changes_nothing(world: Any)
     valve.refresh_from_db()
     assert valve.state == ValveState.CLOSED
     assert valve.state_reported_at == closed_at and valve.state_received_at == now
-    assert ValveOrder.objects.filter(valve=valve).count() == orders and Alarm.objects.count() == alarms
+    assert _orders_and_alarms(valve) == before
     # The same frame handed over twice (by the gateway and by the hook) is applied once.
     device_reports.valve_state_reported(q.logger.pk, 1, 1, closed_at, 12, received_at=now)
-    assert DomainEvent.objects.filter(
-        object_type="registry.valve", object_id=str(valve.pk), action="state_reported"
-    ).count() == 1  # fmt: skip
+    assert _state_events(valve).count() == 1
 
 
 def test_a_valve_report_and_a_valve_order_committed_at_once_do_not_deadlock(tx_world: Any) -> None:
@@ -149,19 +160,14 @@ def test_a_valve_report_and_a_valve_order_committed_at_once_do_not_deadlock(tx_w
     )
     assert order is not None and ValveOrder.objects.filter(pk=order.pk).exists()
     assert reported is not None and Valve.objects.get(pk=valve.pk).state == ValveState.CLOSED
-    assert DomainEvent.objects.filter(
-        object_type="registry.valve", object_id=str(valve.pk), action="state_reported"
-    ).exists()
+    assert _state_events(valve).exists()
 
 
 def test_a_resent_valve_state_older_than_the_last_changes_nothing(world: Any) -> None:
     """A logger re-sends an upload whose ack it missed: the old 3020 (stored once, from its first
     frame) must not take the valve back to the state it reported before, nor close it again."""
     q = setup_quota(world.e_own)
-    QuotaPolicy.objects.create(enterprise=q.enterprise, close_grace_minutes=0)
-    swipe(q)
-    _exhaust(q)  # the month is used up: a valve reported open would be closed again
-    valve = Valve.objects.get(logger=q.logger)
+    valve = _exhausted_valve(q)
     now = timezone.now().replace(microsecond=0)
     earlier = now - dt.timedelta(minutes=5)
 
@@ -178,12 +184,12 @@ def test_a_resent_valve_state_older_than_the_last_changes_nothing(world: Any) ->
     received(now, "1", 2)  # closed
     # the automatic close has run its course: an "open" now would be closed again
     ValveOrder.objects.filter(valve=valve).update(state=ValveOrderState.CONFIRMED)
-    orders, alarms = ValveOrder.objects.filter(valve=valve).count(), Alarm.objects.count()
+    before = _orders_and_alarms(valve)
     received(earlier, "0", 3)  # the first frame again
     valve.refresh_from_db()
     assert valve.state == ValveState.CLOSED and valve.state_reported_at == now
     # and nothing is done about the valve "open" in that old report
-    assert ValveOrder.objects.filter(valve=valve).count() == orders and Alarm.objects.count() == alarms
+    assert _orders_and_alarms(valve) == before
 
 
 def test_offline_actions_are_recorded_once_and_reconciled(world: Any) -> None:

@@ -25,6 +25,7 @@ from totalcap.alarms.choices import ChannelKind, DeliveryStatus
 from totalcap.alarms.models import Alarm, Delivery, NotificationChannel
 from totalcap.base import jobs
 from totalcap.ingest.models import SiteInfo
+from totalcap.ingest.services import VALVE_STATE_CODE, valve_number
 from totalcap.ingest.simulator.runner import registry_specs
 from totalcap.monitoring.models import Sample
 from totalcap.quotas import hooks
@@ -66,7 +67,8 @@ def _usage(monthly: QuotaAccount) -> Usage:
 def _valve_trace(valve: Valve) -> dict[str, Any]:
     """What a failed valve assertion needs: the valve's report times and every valve report stored."""
     fresh = Valve.objects.get(pk=valve.pk)
-    reports = SiteInfo.objects.filter(logger_id=valve.logger_id, code__in=["i32101", "valve1"])
+    codes = [VALVE_STATE_CODE, f"valve{valve_number(valve.code)}"]  # 3020 state, 3813 offline action
+    reports = SiteInfo.objects.filter(logger_id=valve.logger_id, code__in=codes)
     return {
         "state": fresh.state,
         "reported_at": fresh.state_reported_at,
