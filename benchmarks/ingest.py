@@ -12,7 +12,7 @@ logger) that measures the time from writing a frame to reading its 9014.
 
 Figures: frames/s and ack latency p50/p99 (closed loop, a window of frames in flight per
 connection); the floor = the same sample rows written by psycopg COPY straight into
-``monitoring_sample`` (no raw frames, no staging, no acks); the storm = 1,000 loggers each
+``monitoring_sample_r`` as the gateway does (no raw frames, no staging, no acks); the storm = 1,000 loggers each
 re-uploading 144 minute records (one at a time, as a history upload waits for each 9014) while
 100 live loggers send real-time data; scale = gateway CPU per frame at a fixed offered rate with
 100 / 1,000 / 5,000 connections, the frames paced evenly by one clock whatever the number of
@@ -462,7 +462,8 @@ def stored_samples() -> int:
 
 
 def copy_floor(dsn: str, frames: int) -> dict[str, Any]:
-    """The same sample rows (8 per frame) COPYed by psycopg straight into monitoring_sample."""
+    """The same sample rows (8 per frame) COPYed by psycopg straight into the table the gateway
+    COPYs real-time rows into (the real-time partition ``monitoring_sample_r``)."""
     import psycopg
 
     from totalcap.ingest.gateway.rows import SAMPLE_COLUMNS
@@ -491,7 +492,7 @@ def copy_floor(dsn: str, frames: int) -> dict[str, Any]:
             with (
                 conn.transaction(),
                 conn.cursor() as cur,
-                cur.copy(f"COPY monitoring_sample ({columns}) FROM STDIN") as cp,
+                cur.copy(f"COPY monitoring_sample_r ({columns}) FROM STDIN") as cp,
             ):
                 cp.write(chunk)
         elapsed = time.monotonic() - t0

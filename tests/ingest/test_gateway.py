@@ -345,3 +345,41 @@ def test_a_starting_gateway_warms_the_hooks_up_before_it_accepts(tx_world: Any) 
         hooks.unregister(watcher)
         hooks.unregister(broken)
     assert watcher not in hooks._warmers and broken not in hooks._warmers
+
+
+def test_real_time_rows_go_to_their_partition_and_interval_rows_still_mark_their_hour(
+    gateway: Any, tx_world: Any
+) -> None:
+    """The direct COPY writes real-time lines into ``monitoring_sample_r`` (no statement trigger keeps
+    a transition table of them) and minute lines through ``monitoring_sample``, whose trigger marks
+    the hour for the derived store."""
+    logger = water_logger(tx_world)
+    device = Device(gateway.port, logger.mn)
+    realtime_at = datetime(2026, 1, 7, 9, 0, 30, tzinfo=BEIJING)
+    minute_at = datetime(2026, 1, 7, 11, 5, 0, tzinfo=BEIJING)
+    device.realtime({"w01018": "35.2"}, at=realtime_at)
+    assert device.receive().cn == "9014"
+    device.send(
+        c.upload_data(device.peer, 2051, minute_at, {"w01018": {"Avg": "34.0", "Cou": "1.5", "Flag": "N"}})
+    )
+    assert device.receive().cn == "9014"
+    device.close()
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT tableoid::regclass::text, kind, value FROM monitoring_sample WHERE logger_id = %s "
+            "ORDER BY data_time",
+            [logger.pk],
+        )
+        stored = cur.fetchall()
+        cur.execute(
+            "SELECT hour FROM monitoring_dirty WHERE outlet_id = %s ORDER BY hour", [logger.outlet_id]
+        )
+        hours = [row[0] for row in cur.fetchall()]
+    assert [
+        (table.startswith("monitoring_sample_r_"), kind, str(value)) for table, kind, value in stored
+    ] == [
+        (True, "r", "35.200000"),
+        (False, "m", "34.000000"),
+    ]
+    assert hours == [minute_at.replace(minute=0)]
+    assert gateway.gateway.metrics.counter_value("totalcap_gateway_copy_fallbacks_total") == 0

@@ -312,15 +312,15 @@ class GroupWriter:
         try:
             async with self._ids_lock:
                 await self._assign_ids(conn, batch)
-            raw_text, sample_text, info, meta_needed = self._render(batch)
+            raw_text, samples, info, meta_needed = self._render(batch)
             result = BatchResult(frames=sum(1 for p in batch if p.direction == "i"))
             await conn.execute("BEGIN")
             try:
                 async with conn.cursor() as cur:
                     async with cur.copy(_RAW_COPY) as copy:
                         await copy.write(raw_text)
-                    if sample_text:
-                        await self._copy_samples(cur, batch, sample_text, direct, meta_needed, result)
+                    if samples[0] or samples[1]:
+                        await self._copy_samples(cur, batch, samples, direct, meta_needed, result)
                     if info:
                         await cur.executemany(_INSERT_INFO, info)
                         if self.device_state_table:
@@ -365,28 +365,37 @@ class GroupWriter:
         self,
         cur: psycopg.AsyncCursor[Any],
         batch: list[Pending],
-        sample_text: str,
+        samples: tuple[str, str],
         direct: bool,
         meta_needed: bool,
         result: BatchResult,
     ) -> None:
-        """The batch's values into ``monitoring_sample``.
+        """The batch's values into ``monitoring_sample``; ``samples`` = (real-time lines, other lines).
 
         Live data are almost never re-sent, so by default they are COPYed straight into the store:
-        no staging copy and no conflict check per row. A value already stored makes that COPY fail
-        (the caller retries the batch staged); the staged path copies into a temporary table and
-        inserts with ``ON CONFLICT DO NOTHING``, returning which values were new.
+        no staging copy and no conflict check per row. Real-time lines go into the real-time
+        partition ``monitoring_sample_r`` itself: the store's statement trigger that marks hours for
+        the derived store (minute, hour and day rows only) is on the partitioned table and would keep
+        a transition table of every real-time row for nothing (a tenth of PostgreSQL's time per
+        frame). A value already stored makes the COPY fail (the caller retries the batch staged); the
+        staged path copies into a temporary table and inserts with ``ON CONFLICT DO NOTHING``,
+        returning which values were new.
         """
-        lines = sample_text.count("\n")
+        realtime, other = samples
+        lines = realtime.count("\n") + other.count("\n")
         if direct:
-            async with cur.copy(_SAMPLE_COPY) as copy:
-                await copy.write(sample_text)
+            if realtime:
+                async with cur.copy(_REALTIME_COPY) as copy:
+                    await copy.write(realtime)
+            if other:
+                async with cur.copy(_SAMPLE_COPY) as copy:
+                    await copy.write(other)
             result.stored = lines
             if meta_needed:
                 result.all_new = {p.frame_id for p in batch if p.sample_lines}
         else:
             async with cur.copy(_STAGE_COPY) as copy:
-                await copy.write(sample_text)
+                await copy.write(realtime + other)
             if meta_needed:
                 await cur.execute(_INSERT_SAMPLES + " RETURNING frame_id, pollutant")
                 rows = await cur.fetchall()
@@ -417,10 +426,13 @@ class GroupWriter:
             p.frame_id = self._ids_next
             self._ids_next += 1
 
-    def _render(self, batch: list[Pending]) -> tuple[str, str, list[tuple[Any, ...]], bool]:
+    def _render(self, batch: list[Pending]) -> tuple[str, tuple[str, str], list[tuple[Any, ...]], bool]:
+        """COPY text of the raw frames, of the sample lines (real-time, other kinds) and the
+        site-information rows."""
         gateway = text_field(self.config.name, 64)
         raw_parts: list[str] = []
-        sample_parts: list[str] = []
+        realtime_parts: list[str] = []
+        other_parts: list[str] = []
         info: list[tuple[Any, ...]] = []
         meta_needed = bool(hooks.registered())
         for p in batch:
@@ -432,7 +444,9 @@ class GroupWriter:
             )
             if p.sample_lines:
                 tail = f"{p.frame_id}\t{received}\n"
-                sample_parts.extend(line + tail for line in p.sample_lines)
+                (realtime_parts if p.kind == "r" else other_parts).extend(
+                    line + tail for line in p.sample_lines
+                )
             if p.info_rows:
                 for source, pollutant, code, value, text, observed in p.info_rows:
                     info.append(
@@ -449,7 +463,7 @@ class GroupWriter:
                             p.received_at,
                         )
                     )
-        return "".join(raw_parts), "".join(sample_parts), info, meta_needed
+        return "".join(raw_parts), ("".join(realtime_parts), "".join(other_parts)), info, meta_needed
 
     def _after_commit(self, batch: list[Pending], result: BatchResult) -> None:
         metrics = self.metrics
@@ -654,6 +668,7 @@ def _notify_payload(writer: GroupWriter, batch: list[Pending], result: BatchResu
 _COLS = ", ".join(f'"{c}"' for c in SAMPLE_COLUMNS)
 _RAW_COPY = "COPY ingest_rawframe ({}) FROM STDIN".format(", ".join(f'"{c}"' for c in RAW_COLUMNS))
 _SAMPLE_COPY = f"COPY monitoring_sample ({_COLS}) FROM STDIN"
+_REALTIME_COPY = f"COPY monitoring_sample_r ({_COLS}) FROM STDIN"
 _STAGE_COPY = f"COPY ingest_stage ({_COLS}) FROM STDIN"
 _INSERT_SAMPLES = (
     f"INSERT INTO monitoring_sample ({_COLS}) SELECT {_COLS} FROM ingest_stage ON CONFLICT DO NOTHING"
