@@ -9,6 +9,7 @@ is the literal bitwise algorithm used to test the fast one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final, Literal, get_args
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "check_crc",
     "crc16",
     "crc16_hj212",
+    "crc16_hj212_python",
     "crc16_hj212_reference",
     "crc16_modbus",
     "crc_hex",
@@ -67,8 +69,8 @@ _MASKS: Final[list[int]] = [(1 << (half << 6)) - 1 for half in range(257)]
 POSSIBLE_HJ212_CRCS: Final[frozenset[int]] = frozenset(_T)
 
 
-def crc16_hj212(data: bytes | bytearray | memoryview) -> int:
-    """HJ 212 CRC of ``data`` (the data segment bytes) as an int 0..0xFFFF."""
+def crc16_hj212_python(data: bytes | bytearray | memoryview) -> int:
+    """HJ 212 CRC of ``data`` (the data segment bytes) as an int 0..0xFFFF (pure Python)."""
     n = len(data)
     if n == 0:
         return 0xFFFF
@@ -89,6 +91,15 @@ def crc16_hj212(data: bytes | bytearray | memoryview) -> int:
         ^ _Q67[x >> 48]
         ^ _INIT[(n - 1) & 7]
     ]
+
+
+crc16_hj212: Callable[[bytes | bytearray | memoryview], int]
+"""HJ 212 CRC of ``data`` (the data segment bytes) as an int 0..0xFFFF: the C version of ``hj212._crc``
+when it was built (twice as fast on a frame of 380 bytes: 0.9 against 1.6 µs), else :func:`crc16_hj212_python`."""
+try:
+    from hj212._crc import crc16_hj212
+except ImportError:  # pragma: no cover - the C module is optional
+    crc16_hj212 = crc16_hj212_python
 
 
 def crc16_hj212_reference(data: bytes | bytearray | memoryview) -> int:

@@ -11,6 +11,7 @@ from hj212.crc import (
     check_crc,
     crc16,
     crc16_hj212,
+    crc16_hj212_python,
     crc16_hj212_reference,
     crc16_modbus,
     crc_hex,
@@ -49,7 +50,21 @@ def test_output_is_zero_padded_upper_case() -> None:
 
 @given(st.binary(max_size=3000))
 def test_fast_crc_equals_literal_algorithm(data: bytes) -> None:
-    assert crc16_hj212(data) == crc16_hj212_reference(data)
+    assert crc16_hj212(data) == crc16_hj212_python(data) == crc16_hj212_reference(data)
+
+
+def test_the_c_crc_is_built_and_used() -> None:
+    """setup.py builds ``hj212._crc`` (optional, so a machine without a compiler still installs);
+    here, where the project's tests run, it must have been built."""
+    from hj212 import _crc
+
+    assert crc16_hj212 is _crc.crc16_hj212
+    assert _crc.crc16_hj212(STD_SEGMENT.encode()) == 0x1C80
+
+
+def test_the_c_crc_refuses_what_is_not_bytes() -> None:
+    with pytest.raises(TypeError):
+        crc16_hj212("text")  # type: ignore[arg-type]
 
 
 @given(st.binary(max_size=200))

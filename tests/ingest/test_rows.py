@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from hj212 import PROFILE_2005, PROFILE_2017, Peer, build, parse_frame
 from hj212 import commands as c
 from totalcap.ingest.gateway.metrics import Metrics, render
@@ -78,3 +82,155 @@ def test_metrics_render() -> None:
     assert 'totalcap_gateway_connections{gateway="a"} 4' in text
     assert 'totalcap_gateway_commit_seconds_bucket{gateway="a",le="0.005"} 1' in text
     assert 'totalcap_gateway_commit_seconds_count{gateway="a"} 1' in text
+
+
+# ------------------------------------------------------------------ the C kernel of the sample lines
+
+_CODES = ["a21026", "a34013", "w01018", "a00000", "B02", "011", "a1", "x-y", "A" * 17, "ä21026"]
+_SUFFIXES = [
+    "Rtd",
+    "Avg",
+    "Min",
+    "Max",
+    "Cou",
+    "ZsRtd",
+    "ZsAvg",
+    "ZsMin",
+    "ZsMax",
+    "Flag",
+    "EFlag",
+    "SampleTime",
+    "ZsCou",
+    "",
+]
+_VALUES = ["12.5", "-3", "+.5", ".", "1.", "0012.000", "1" * 14, "1" * 15 + ".5", "N", "D", "A\\B", "Md", "TOOLONG1",
+           "20260105100000", "", "abc", "１２", "1 2", "\t"]  # fmt: skip
+
+
+_CLEAN_CODES = ["a21026", "a34013", "w01018", "a00000", "a01012", "LA01"]
+_CLEAN_SUFFIXES = ["Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax", "Flag", "EFlag"]
+_CLEAN_VALUES = ["12.5", "-3", "+.5", "0", "1.", "0012.000", "1" * 14, "N", "D", "Md", "T"]
+
+#: mostly the clean case (several pollutants, repeated suffixes, plain items between), sometimes
+#: interleaved or with one odd value: so that the kernel's answers are compared, not only its refusals
+_clean_items = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(_CLEAN_CODES), st.sampled_from(_CLEAN_SUFFIXES), st.sampled_from(_CLEAN_VALUES)
+        ),
+        st.tuples(st.sampled_from(["DataTime"]), st.none(), st.sampled_from(_CLEAN_VALUES)),
+    ),
+    max_size=24,
+).map(lambda items: sorted(items, key=lambda item: item[0]))
+_items = st.one_of(
+    _clean_items,
+    st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(_CODES), st.sampled_from(_SUFFIXES), st.sampled_from(_VALUES)),
+            st.tuples(st.sampled_from(["DataTime", "PolId"]), st.none(), st.sampled_from(_VALUES)),
+        ),
+        max_size=24,
+    ),
+    st.tuples(_clean_items, st.integers(0, 23), st.sampled_from(_VALUES)).map(
+        lambda spoiled: [
+            (code, suffix, spoiled[2] if i == spoiled[1] else value)
+            for i, (code, suffix, value) in enumerate(spoiled[0])
+        ]
+    ),
+)
+
+
+@given(_items, st.booleans())
+def test_the_c_kernel_gives_the_python_lines_or_declines(
+    items: list[tuple[str, str | None, str]], realtime: bool
+) -> None:
+    """``_fastrows.sample_lines`` returns exactly what :func:`sample_lines` returns for the same items,
+    or None (and the caller takes the Python path); it declines only what it does not cover."""
+    from hj212.frame import CP
+    from totalcap.ingest.gateway import _fastrows
+
+    pairs = [(code if suffix is None else f"{code}-{suffix}", value) for code, suffix, value in items]
+    cp = CP(pairs)
+    kind = "r" if realtime else "m"
+    warnings: list[dict[str, str]] = []
+    expected = sample_lines(7, 9, kind, "2026-01-05 10:00:00+08", cp.subjects, warnings)
+    done = _fastrows.sample_lines(
+        "7\t9\t" + kind + "\t", "2026-01-05 10:00:00+08", cp.keys, cp.values, realtime
+    )
+    if done is not None:
+        assert done == (list(expected[0]), list(expected[1]))
+        assert warnings == []
+
+
+def test_the_c_kernel_takes_a_clean_data_frame() -> None:
+    """A live upload of 8 pollutants — the gateway's common case — is done by the C kernel, and
+    ``data_lines`` gives the same lines whichever path it takes."""
+    from totalcap.ingest.gateway import _fastrows, rows
+
+    pollutants = {code: {"Rtd": f"{i}.25", "Flag": "N"} for i, code in enumerate(
+        ["a00000", "a21026", "a21002", "a34013", "a19001", "a01012", "a01013", "a01014"])}  # fmt: skip
+    frame = c.upload_data(Peer(mn="MN0001"), 2011, "20260105100000", pollutants)
+    cp = parse_frame(build(frame)).cp
+    done = _fastrows.sample_lines("7\t9\tr\t", "2026-01-05 10:00:00+08", cp.keys, cp.values, True)
+    assert done is not None and len(done[0]) == 8
+    assert (
+        done[0][1]
+        == "7\t9\tr\ta21026\t2026-01-05 10:00:00+08\t1.25\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tN\t\t\\N\t\\N\t"
+    )
+    assert rows.data_lines(7, 9, "r", "2026-01-05 10:00:00+08", cp, []) == done
+    python = sample_lines(7, 9, "r", "2026-01-05 10:00:00+08", cp.subjects, [])
+    assert done == (list(python[0]), list(python[1]))
+
+
+_REALTIME_COLUMNS = ["Rtd", "Min", "Max", "Cou", "ZsRtd", "ZsMin", "ZsMax"]
+_INTERVAL_COLUMNS = ["Avg", "Min", "Max", "Cou", "ZsAvg", "ZsMin", "ZsMax"]
+
+
+@given(
+    st.booleans(),
+    st.lists(
+        st.tuples(
+            st.sampled_from(_CLEAN_CODES),
+            st.lists(
+                st.tuples(
+                    st.integers(0, 8), st.sampled_from(_CLEAN_VALUES[:7]), st.sampled_from(_CLEAN_VALUES[7:])
+                )
+            ),
+        ),
+        max_size=12,
+        unique_by=lambda group: group[0],
+    ),
+)
+def test_the_c_kernel_takes_every_clean_frame(
+    realtime: bool, groups: list[tuple[str, list[tuple[int, str, str]]]]
+) -> None:
+    """Contiguous pollutants with numbers in the kind's columns and short flags: never declined."""
+    from hj212.frame import CP
+    from totalcap.ingest.gateway import _fastrows
+
+    columns = _REALTIME_COLUMNS if realtime else _INTERVAL_COLUMNS
+    pairs = [("DataTime", "20260105100000")]
+    for code, fields in groups:
+        for slot, number, flag in fields:
+            suffix = columns[slot] if slot < 7 else ("Flag", "EFlag")[slot - 7]
+            pairs.append((f"{code}-{suffix}", number if slot < 7 else flag))
+    cp = CP(pairs)
+    kind = "r" if realtime else "h"
+    done = _fastrows.sample_lines(f"7\t9\t{kind}\t", "2026-01-05 10:00:00+08", cp.keys, cp.values, realtime)
+    expected = sample_lines(7, 9, kind, "2026-01-05 10:00:00+08", cp.subjects, [])
+    assert done == (list(expected[0]), list(expected[1]))
+
+
+def test_without_the_c_kernel_the_python_path_gives_the_same_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine where setup.py could not build the kernels runs the pure-Python path."""
+    from totalcap.ingest.gateway import rows
+
+    frame = c.upload_data(
+        Peer(mn="MN0001"), 2051, "20260105100000", {"a21026": {"Avg": "1.5", "Cou": "2", "Flag": "N"}}
+    )
+    cp = parse_frame(build(frame)).cp
+    with_c = rows.data_lines(7, 9, "m", "2026-01-05 10:00:00+08", cp, [])
+    assert rows.c_kernels() == {"crc": True, "rows": True}
+    monkeypatch.setattr(rows, "_fastrows", None)
+    assert rows.c_kernels()["rows"] is False
+    assert rows.data_lines(7, 9, "m", "2026-01-05 10:00:00+08", cp, []) == with_c

@@ -16,7 +16,13 @@ from typing import Any
 
 from hj212.codes import map_legacy_code
 from hj212.errors import FieldValueError
+from hj212.frame import CP
 from hj212.values import BEIJING, parse_datetime
+
+try:
+    from totalcap.ingest.gateway import _fastrows
+except ImportError:  # pragma: no cover - the C kernel is optional (setup.py)
+    _fastrows = None  # type: ignore[assignment]
 
 _NUMBER = re.compile(r"[+-]?(?:\d{1,14}(?:\.\d*)?|\.\d+)\Z")
 _CODE = re.compile(r"[A-Za-z0-9]{1,16}\Z")
@@ -102,6 +108,33 @@ def _time_text(stamp: str) -> str | None:
 def utc_text(moment: datetime) -> str:
     """An aware datetime as a PostgreSQL timestamptz literal."""
     return moment.isoformat(sep=" ")
+
+
+def c_kernels() -> dict[str, bool]:
+    """Which C kernels of the hot path this process runs (``setup.py`` builds them when it can)."""
+    from hj212 import crc
+
+    return {"crc": crc.crc16_hj212 is not crc.crc16_hj212_python, "rows": _fastrows is not None}
+
+
+def data_lines(
+    logger_id: int,
+    outlet_id: int,
+    kind: str,
+    data_time: str,
+    cp: CP,
+    warnings: list[dict[str, Any]],
+) -> tuple[list[str], list[tuple[str, str | None, str | None, str]]]:
+    """:func:`sample_lines` of a data frame's CP: by the C kernel ``_fastrows`` when it was built and
+    the frame is the clean case it covers (every item a number or flag of a pollutant with a current
+    code), else by :func:`sample_lines`. Both give the same lines for the same items (tested)."""
+    if _fastrows is not None:
+        done = _fastrows.sample_lines(
+            f"{logger_id}\t{outlet_id}\t{kind}\t", data_time, cp.keys, cp.values, kind == "r"
+        )
+        if done is not None:
+            return done
+    return sample_lines(logger_id, outlet_id, kind, data_time, cp.subjects, warnings)
 
 
 def sample_lines(

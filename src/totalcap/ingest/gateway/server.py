@@ -29,6 +29,7 @@ from totalcap.ingest.gateway.config import GatewayConfig
 from totalcap.ingest.gateway.dispatcher import Dispatcher
 from totalcap.ingest.gateway.metrics import Metrics, serve
 from totalcap.ingest.gateway.registry import LoggerProfile, RegistryCache, load_profiles
+from totalcap.ingest.gateway.rows import c_kernels
 from totalcap.ingest.gateway.session import Connection, LiveSession
 
 log = logging.getLogger("totalcap.ingest.gateway")
@@ -160,6 +161,11 @@ class Gateway:
             "gateway %s listening on %s:%s (metrics :%s)",
             self.config.name, self.config.host, self.bound_port, self.config.metrics_port or "-",
         )  # fmt: skip
+        kernels = c_kernels()
+        self.metrics.gauge("totalcap_gateway_c_kernels", float(sum(kernels.values())))
+        missing = [name for name, built in kernels.items() if not built]
+        if missing:
+            log.warning("C kernels not built (%s): the pure-Python hot path runs, slower", ", ".join(missing))
 
     async def run(self, *, install_signals: bool = True) -> None:
         """Start, serve until SIGTERM / SIGINT (or :meth:`request_stop`), then shut down gracefully."""

@@ -25,7 +25,7 @@ from hj212.replies import ack_for, request_answer
 from hj212.values import BEIJING, parse_datetime
 from totalcap.ingest.choices import KIND_OF_CN
 from totalcap.ingest.gateway.registry import LoggerProfile
-from totalcap.ingest.gateway.rows import clean_text, info_rows, sample_lines, time_text
+from totalcap.ingest.gateway.rows import clean_text, data_lines, info_rows, time_text
 from totalcap.ingest.gateway.writer import Pending
 
 if TYPE_CHECKING:
@@ -470,8 +470,8 @@ class Connection(asyncio.Protocol):
             return
         item.data_time = data_time
         item.kind = kind
-        lines, meta = sample_lines(profile.id, profile.outlet_id, kind, data_time, message_frame.cp.subjects,
-                                   item.warnings if item.warnings is not None else _warnings(item))  # fmt: skip
+        lines, meta = data_lines(profile.id, profile.outlet_id, kind, data_time, message_frame.cp,
+                                 item.warnings if item.warnings is not None else _warnings(item))  # fmt: skip
         item.sample_lines = lines
         item.sample_meta = meta
         history = gw.dispatcher.on_data(profile, message_frame, cn, stamp)

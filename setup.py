@@ -1,0 +1,16 @@
+"""Build of the two optional C kernels of the gateway's hot path (the metadata is in pyproject.toml).
+
+Both are optional: when they cannot be built (no C compiler, no Python headers) the install still
+succeeds and the pure-Python versions are used (``totalcap gateway`` logs which one runs).
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension("hj212._crc", ["src/hj212/_crc.c"], optional=True),
+        Extension(
+            "totalcap.ingest.gateway._fastrows", ["src/totalcap/ingest/gateway/_fastrows.c"], optional=True
+        ),
+    ]
+)

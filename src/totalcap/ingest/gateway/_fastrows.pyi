@@ -1,0 +1,3 @@
+def sample_lines(
+    prefix: str, data_time: str, keys: tuple[str, ...], values: tuple[str, ...], realtime: bool, /
+) -> tuple[list[str], list[tuple[str, str | None, str | None, str]]] | None: ...
