@@ -17,7 +17,7 @@ help:
 
 install: $(STAMP) $(ASSETS)
 
-$(STAMP): pyproject.toml setup.py src/hj212/_crc.c src/totalcap/ingest/gateway/_fastrows.c
+$(STAMP): pyproject.toml setup.py src/hj212/_speedups.c src/totalcap/ingest/gateway/_fastrows.c
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "TotalCap needs Python 3.11, found %s" % sys.version.split()[0]'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -8,7 +8,7 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("hj212._crc", ["src/hj212/_crc.c"], optional=True),
+        Extension("hj212._speedups", ["src/hj212/_speedups.c"], optional=True),
         Extension(
             "totalcap.ingest.gateway._fastrows", ["src/totalcap/ingest/gateway/_fastrows.c"], optional=True
         ),

@@ -43,6 +43,11 @@ _ONLY_SEPARATORS: Final = bytes(b for b in range(256) if b not in b";,=")
 _SKELETON: Final = bytes(b for b in range(256) if b not in b";,= \t/")
 _EMPTY_CP: Final = CP._trusted((), (), "")
 
+try:
+    from hj212._speedups import split_segment as _split_segment
+except ImportError:  # pragma: no cover - the C module is optional (setup.py)
+    _split_segment = None  # type: ignore[assignment]
+
 
 def _as_bytes(data: bytes | bytearray | memoryview | str) -> bytes:
     if isinstance(data, bytes):
@@ -258,7 +263,26 @@ def _fast_segment(
     segment: bytes, text: str, warnings: list[FrameWarning], base: int
 ) -> tuple[Header, CP, int] | None:
     """The common case in one split: ``k=v;...;CP=&&k=v,k=v;...&&`` with known header keys, no spaces,
-    no logs, nothing after the closing ``&&``.  None means: take the general path."""
+    no logs, nothing after the closing ``&&``.  None means: take the general path.
+
+    An ASCII segment is split by the C kernel ``hj212._speedups.split_segment`` when it was built;
+    :func:`_fast_segment_python` does the same in Python (and takes non-ASCII segments)."""
+    if _split_segment is None or not text.isascii():
+        return _fast_segment_python(segment, text, warnings, base)
+    split = _split_segment(text)
+    if split is None:
+        return None
+    keys, values, mapping, cp_keys, cp_values, seps, shape, cp_at = split
+    if not _HEADER_KEYS.issuperset(keys):
+        return None
+    header = Header._trusted(keys, values, mapping)
+    return header, _finish_cp(cp_keys, cp_values, seps, warnings, text, base, cp_at + 5, shape), cp_at
+
+
+def _fast_segment_python(
+    segment: bytes, text: str, warnings: list[FrameWarning], base: int
+) -> tuple[Header, CP, int] | None:
+    """:func:`_fast_segment` in Python."""
     cp_at = text.find(";CP=&&") + 1
     if cp_at <= 0 or not text.endswith("&&") or len(text) - 2 <= cp_at + 5:
         return None
@@ -434,8 +458,11 @@ def _finish_cp(
     text: str,
     base: int,
     body: int,
+    joined: str | None = None,
 ) -> CP:
-    shape_key = (seps, "\x00".join(keys))
+    """The CP of split items, with the warnings of its shape (cached by separators and keys;
+    ``joined`` is ``"\\0".join(keys)`` when the caller has it)."""
+    shape_key = (seps, "\x00".join(keys) if joined is None else joined)
     shape = _SHAPES.get(shape_key)
     if shape is None:
         shape = _shape_of(keys, seps)

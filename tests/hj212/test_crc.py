@@ -54,12 +54,12 @@ def test_fast_crc_equals_literal_algorithm(data: bytes) -> None:
 
 
 def test_the_c_crc_is_built_and_used() -> None:
-    """setup.py builds ``hj212._crc`` (optional, so a machine without a compiler still installs);
+    """setup.py builds ``hj212._speedups`` (optional, so a machine without a compiler still installs);
     here, where the project's tests run, it must have been built."""
-    from hj212 import _crc
+    from hj212 import _speedups
 
-    assert crc16_hj212 is _crc.crc16_hj212
-    assert _crc.crc16_hj212(STD_SEGMENT.encode()) == 0x1C80
+    assert crc16_hj212 is _speedups.crc16_hj212
+    assert _speedups.crc16_hj212(STD_SEGMENT.encode()) == 0x1C80
 
 
 def test_the_c_crc_refuses_what_is_not_bytes() -> None:
