@@ -234,3 +234,65 @@ def test_without_the_c_kernel_the_python_path_gives_the_same_lines(monkeypatch: 
     monkeypatch.setattr(rows, "_fastrows", None)
     assert rows.c_kernels()["rows"] is False
     assert rows.data_lines(7, 9, "m", "2026-01-05 10:00:00+08", cp, []) == with_c
+
+
+def test_raw_rows_of_a_batch_escape_odd_fields_and_keep_each_frames_source() -> None:
+    """The writer renders each connection's columns once and each read's receive time once; odd
+    CN/QN/MN/peer text is cleaned and escaped for COPY; real-time lines and the others apart."""
+    from datetime import UTC, datetime
+
+    from totalcap.ingest.gateway.config import GatewayConfig
+    from totalcap.ingest.gateway.writer import GroupWriter, Pending
+
+    writer = GroupWriter(GatewayConfig(name="gw1"), Metrics(), "")
+    at = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+    later = datetime(2026, 1, 5, 2, 0, 1, tzinfo=UTC)
+    frames = [
+        Pending(
+            at,
+            0.0,
+            "i",
+            "ok",
+            b"##1",
+            "MN1",
+            "1.2.3.4:5",
+            7,
+            3,
+            9,
+            "2011",
+            "Q1",
+            "2026-01-05 10:00:00+08",
+            kind="r",
+            sample_lines=["a\t", "b\t"],
+        ),  # fmt: skip
+        Pending(
+            at,
+            0.0,
+            "i",
+            "ok",
+            b"##2",
+            "MN1",
+            "1.2.3.4:5",
+            7,
+            3,
+            9,
+            "2051",
+            "Q\t2",
+            kind="m",
+            sample_lines=["c\t"],
+        ),
+        Pending(
+            later, 0.0, "i", "malformed", b"\x00", "M\\N", "1.2.3.4:6", 8, None, None, "20\n11", "Q" * 30
+        ),
+    ]
+    for number, frame in enumerate(frames, start=1):
+        frame.frame_id = number
+    raw, (realtime, other), info, _meta = writer._render(frames)
+    rows = [line.split("\t") for line in raw.splitlines()]
+    assert rows[0] == ["1", "2026-01-05 02:00:00+00:00", "i", "3", "MN1", "1.2.3.4:5", "gw1", "7", "2011", "Q1",
+                       "2026-01-05 10:00:00+08", "ok", "\\N", "\\\\x232331"]  # fmt: skip
+    assert rows[1][8:10] == ["2051", "Q\\t2"]
+    assert rows[2][:10] == ["3", "2026-01-05 02:00:01+00:00", "i", "\\N", "M\\\\N", "1.2.3.4:6", "gw1", "8",
+                            "20\\n11", "Q" * 24]  # fmt: skip
+    assert realtime == "a\t1\t2026-01-05 02:00:00+00:00\nb\t1\t2026-01-05 02:00:00+00:00\n"
+    assert other == "c\t2\t2026-01-05 02:00:00+00:00\n" and info == []

@@ -135,6 +135,7 @@ class GroupWriter:
         self._ids_end = 0
         self._direct_paused_until = 0.0
         self._pending_blocks: list[int] = []
+        self._sources: dict[tuple[int | None, str, str, int | None], str] = {}  # see _render
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._paused = False
@@ -435,18 +436,30 @@ class GroupWriter:
         other_parts: list[str] = []
         info: list[tuple[Any, ...]] = []
         meta_needed = bool(hooks.registered())
+        sources = self._sources
+        if len(sources) > 20_000:
+            sources.clear()
+        last_at: datetime | None = None
+        received = ""
         for p in batch:
-            received = p.received_at.isoformat(sep=" ")
+            if p.received_at is not last_at:  # the frames of one read share their receive time
+                last_at = p.received_at
+                received = last_at.isoformat(sep=" ")
+            # logger, MN, peer, gateway and connection: the same for every frame of a connection
+            key = (p.logger_id, p.mn, p.peer, p.connection_id)
+            source = sources.get(key)
+            if source is None:
+                source = sources[key] = (
+                    f"{_int(p.logger_id)}\t{text_field(p.mn, 64)}\t{text_field(p.peer, 64)}\t{gateway}\t"
+                    f"{_int(p.connection_id)}"
+                )
             raw_parts.append(
-                f"{p.frame_id}\t{received}\t{p.direction}\t{_int(p.logger_id)}\t{text_field(p.mn, 64)}\t"
-                f"{text_field(p.peer, 64)}\t{gateway}\t{_int(p.connection_id)}\t{text_field(p.cn, 8)}\t{text_field(p.qn, 24)}\t"
+                f"{p.frame_id}\t{received}\t{p.direction}\t{source}\t{_short(p.cn, 8)}\t{_short(p.qn, 24)}\t"
                 f"{p.data_time or chr(92) + 'N'}\t{p.status}\t{json_field(p.warnings)}\t\\\\x{p.raw.hex()}\n"
             )
             if p.sample_lines:
                 tail = f"{p.frame_id}\t{received}\n"
-                (realtime_parts if p.kind == "r" else other_parts).extend(
-                    line + tail for line in p.sample_lines
-                )
+                (realtime_parts if p.kind == "r" else other_parts).append(tail.join(p.sample_lines) + tail)
             if p.info_rows:
                 for source, pollutant, code, value, text, observed in p.info_rows:
                     info.append(
@@ -586,6 +599,12 @@ class GroupWriter:
             with contextlib.suppress(Exception):
                 await slot.conn.close()
         slot.conn = None
+
+
+def _short(value: str, limit: int) -> str:
+    """A short text column (CN, QN): letters and digits as they are, anything else through
+    :func:`text_field` (cleaned, escaped, cut to ``limit``)."""
+    return value if len(value) <= limit and value.isalnum() else text_field(value, limit)
 
 
 def _int(value: int | None) -> str:
