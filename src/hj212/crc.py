@@ -95,7 +95,7 @@ def crc16_hj212_python(data: bytes | bytearray | memoryview) -> int:
 
 crc16_hj212: Callable[[bytes | bytearray | memoryview], int]
 """HJ 212 CRC of ``data`` (the data segment bytes) as an int 0..0xFFFF: the C version of ``hj212._speedups``
-when it was built (twice as fast on a frame of 380 bytes: 0.9 against 1.6 µs), else :func:`crc16_hj212_python`."""
+when it was built (1.1 against 1.6 µs for the 510-byte segment of a 2011 frame), else :func:`crc16_hj212_python`."""
 try:
     from hj212._speedups import crc16_hj212
 except ImportError:  # pragma: no cover - the C module is optional

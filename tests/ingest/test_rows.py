@@ -264,7 +264,7 @@ def test_raw_rows_of_a_batch_escape_odd_fields_and_keep_each_frames_source() -> 
             "2026-01-05 10:00:00+08",
             kind="r",
             sample_lines=["a\t", "b\t"],
-        ),  # fmt: skip
+        ),
         Pending(
             at,
             0.0,
