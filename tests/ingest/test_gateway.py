@@ -383,3 +383,9 @@ def test_real_time_rows_go_to_their_partition_and_interval_rows_still_mark_their
     ]
     assert hours == [minute_at.replace(minute=0)]
     assert gateway.gateway.metrics.counter_value("totalcap_gateway_copy_fallbacks_total") == 0
+
+
+def test_a_started_gateway_reports_its_c_kernels(gateway: Any) -> None:
+    """Built by setup.py here, so the gauge says both kernels run (a machine without a compiler
+    would show fewer, and the gateway would log which)."""
+    assert gateway.gateway.metrics.gauges["totalcap_gateway_c_kernels"] == 2.0
