@@ -136,6 +136,10 @@ class GroupWriter:
         self._direct_paused_until = 0.0
         self._pending_blocks: list[int] = []
         self._sources: dict[tuple[int | None, str, str, int | None], str] = {}  # see _render
+        self._formed = 0  # batches formed so far; the next one gets this number
+        self._next_in_order = 0  # the batch whose post-commit work runs next (see _in_order)
+        self._committed: dict[int, tuple[list[Pending], BatchResult] | None] = {}
+        self._held = 0  # frames of committed batches waiting for their turn (counted in `queued`)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._paused = False
@@ -147,8 +151,9 @@ class GroupWriter:
 
     @property
     def queued(self) -> int:
-        """Frames waiting for a commit (including the batch being committed)."""
-        return len(self._batch) + self._in_flight
+        """Frames waiting for a commit (including the batches being committed) or, committed, for the
+        post-commit work of the batches formed before theirs (back-pressure counts them all)."""
+        return len(self._batch) + self._in_flight + self._held
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -219,22 +224,26 @@ class GroupWriter:
             del self._batch[: config.batch_max_frames]
             slot.busy = True
             self._in_flight += len(batch)
-            task = loop.create_task(self._commit_task(slot, batch))
+            sequence = self._formed
+            self._formed += 1
+            task = loop.create_task(self._commit_task(slot, batch, sequence))
             self._commits.add(task)
             task.add_done_callback(self._commits.discard)
 
-    async def _commit_task(self, slot: Slot, batch: list[Pending]) -> None:
+    async def _commit_task(self, slot: Slot, batch: list[Pending], sequence: int) -> None:
         try:
             result = await self._commit_retrying(slot, batch)
         except asyncio.CancelledError:
             self._batch[:0] = batch
             self._in_flight -= len(batch)
             slot.busy = False
+            self._in_order(sequence, None)
             raise
         self._in_flight -= len(batch)
         slot.busy = False
         self._slot_free.set()
-        self._after_commit(batch, result)
+        self._acknowledge(batch, result)
+        self._in_order(sequence, (batch, result))
         if self._paused and self.queued <= self.config.queue_max_frames // 2:
             self._paused = False
             self.on_pressure(False)
@@ -478,7 +487,24 @@ class GroupWriter:
                     )
         return "".join(raw_parts), ("".join(realtime_parts), "".join(other_parts)), info, meta_needed
 
-    def _after_commit(self, batch: list[Pending], result: BatchResult) -> None:
+    def _in_order(self, sequence: int, committed: tuple[list[Pending], BatchResult] | None) -> None:
+        """Run the post-commit actions and hooks of the batches in the order they were formed (the
+        order their frames arrived in), whatever order the writer connections committed them in:
+        a card swipe is handled before the data that followed it, a valve report before a later
+        one. A batch committed early waits here for the batches formed before it (its acks are
+        already out); ``None`` releases the place of a batch that was given back unfinished."""
+        self._committed[sequence] = committed
+        if committed is not None:
+            self._held += len(committed[0])
+        while self._next_in_order in self._committed:
+            done = self._committed.pop(self._next_in_order)
+            self._next_in_order += 1
+            if done is not None:
+                self._held -= len(done[0])
+                self._after_commit(*done)
+
+    def _acknowledge(self, batch: list[Pending], result: BatchResult) -> None:
+        """Write the acks of a committed batch at once (one socket write per connection)."""
         metrics = self.metrics
         metrics.inc("totalcap_gateway_samples_stored_total", result.stored)
         metrics.inc("totalcap_gateway_samples_duplicate_total", max(result.duplicates, 0))
@@ -486,7 +512,7 @@ class GroupWriter:
         mono = time.monotonic()
         acks: list[Pending] = []
         # one socket write per connection and batch (a logger with several frames in the batch gets
-        # its acks together, in order), then the post-commit actions
+        # its acks together, in order)
         owed: dict[AckTarget, list[Pending]] = {}
         for p in batch:
             if p.ack is not None and p.target is not None:
@@ -504,6 +530,12 @@ class GroupWriter:
                         Pending(now, mono, "o", "sent", p.ack, p.mn, p.peer, p.connection_id, p.logger_id,
                                 p.outlet_id, p.ack_cn, p.qn)
                     )  # fmt: skip
+        metrics.inc("totalcap_gateway_acks_total", written)
+        for ack in acks:
+            self.submit(ack)
+
+    def _after_commit(self, batch: list[Pending], result: BatchResult) -> None:
+        """The post-commit actions of a batch's frames and the hooks, in batch order (:meth:`_in_order`)."""
         for p in batch:
             if p.after_commit:
                 for action in p.after_commit:
@@ -511,11 +543,8 @@ class GroupWriter:
                         action(p.frame_id)
                     except Exception:
                         log.exception("post-commit action failed")
-        metrics.inc("totalcap_gateway_acks_total", written)
-        for ack in acks:
-            self.submit(ack)
         if hooks.registered():
-            self._dispatch_hooks(batch, result, now)
+            self._dispatch_hooks(batch, result, datetime.now(UTC))
 
     def _dispatch_hooks(self, batch: list[Pending], result: BatchResult, now: datetime) -> None:
         # frames with at least one newly stored value (a re-sent frame's outlet is not announced)
