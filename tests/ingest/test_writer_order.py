@@ -14,6 +14,8 @@ from totalcap.ingest.gateway.config import GatewayConfig
 from totalcap.ingest.gateway.metrics import Metrics
 from totalcap.ingest.gateway.writer import BatchResult, GroupWriter, Pending
 
+from ..aio import run_coroutine
+
 
 class Target:
     def __init__(self, events: list[tuple[str, str]]) -> None:
@@ -63,7 +65,7 @@ def test_a_batch_committed_first_is_acked_at_once_and_handled_after_the_one_form
         for _ in range(3):
             await asyncio.sleep(0)
 
-    asyncio.run(main())
+    run_coroutine(main)
     assert writer._held == 0
     assert events[:3] == [("ack", "b"), ("ack", "c"), ("ack", "a")]
     assert [e for e in events if e[0] == "action"] == [("action", "a"), ("action", "b"), ("action", "c")]
@@ -93,6 +95,6 @@ def test_a_batch_given_back_unfinished_does_not_hold_the_later_ones(monkeypatch:
         with pytest.raises(asyncio.CancelledError):
             await stuck
 
-    asyncio.run(main())
+    run_coroutine(main)
     assert events == [("ack", "b"), ("action", "b")]
     assert writer._batch == first  # back in the queue, to be committed again
