@@ -296,3 +296,19 @@ def test_raw_rows_of_a_batch_escape_odd_fields_and_keep_each_frames_source() -> 
                             "20\\n11", "Q" * 24]  # fmt: skip
     assert realtime == "a\t1\t2026-01-05 02:00:00+00:00\nb\t1\t2026-01-05 02:00:00+00:00\n"
     assert other == "c\t2\t2026-01-05 02:00:00+00:00\n" and info == []
+
+
+def test_the_c_kernel_takes_its_columns_from_rows_and_refuses_a_wrong_set() -> None:
+    """The kernel knows the value columns only through ``configure`` (rows.py calls it with its own
+    REALTIME_SUFFIXES / INTERVAL_SUFFIXES); a wrong set is refused and leaves it declining."""
+    from totalcap.ingest.gateway import _fastrows, rows
+
+    keys, values = ("a21026-Avg",), ("1.5",)
+    assert _fastrows.sample_lines("7\t9\tm\t", "t", keys, values, False) is not None
+    try:
+        with pytest.raises(ValueError):
+            _fastrows.configure(("Rtd",), ("Avg",))
+        assert _fastrows.sample_lines("7\t9\tm\t", "t", keys, values, False) is None
+    finally:
+        rows._configure_fastrows()
+    assert _fastrows.sample_lines("7\t9\tm\t", "t", keys, values, False) is not None

@@ -9,8 +9,8 @@
  *   - every key and value is ASCII;
  *   - each pollutant's items are contiguous ("code-Suffix", the code 4..16 letters and digits and
  *     starting with a letter: no legacy code to map), at most MAX_GROUPS pollutants;
- *   - every suffix is a value column of the kind (Rtd/Avg, Min, Max, Cou, ZsRtd/ZsAvg, ZsMin, ZsMax)
- *     holding a number of the store's syntax, or Flag (up to 4 printable characters) or EFlag (up
+ *   - every suffix is a value column of the kind (the suffixes rows.py gives configure(): Rtd/Avg,
+ *     Min, Max, Cou, ZsRtd/ZsAvg, ZsMin, ZsMax) holding a number of the store's syntax, or Flag (up to 4 printable characters) or EFlag (up
  *     to 8), without a backslash; a repeated suffix keeps its first value, as CP.subjects does.
  *
  * A line is  prefix pollutant \t data_time \t 7 value columns \t flag \t eflag \t \N \t \N \t
@@ -27,8 +27,17 @@
 #define EFLAG_SLOT (COLUMNS + 1)
 #define SLOTS (COLUMNS + 2)
 
-static const char *const REALTIME_SUFFIXES[COLUMNS] = {"Rtd", "Min", "Max", "Cou", "ZsRtd", "ZsMin", "ZsMax"};
-static const char *const INTERVAL_SUFFIXES[COLUMNS] = {"Avg", "Min", "Max", "Cou", "ZsAvg", "ZsMin", "ZsMax"};
+#define SUFFIX_MAX 16
+
+/* The value columns' suffixes of each kind, in column order: given once by rows.py (its
+ * REALTIME_SUFFIXES / INTERVAL_SUFFIXES) through configure(); until then sample_lines declines. */
+typedef struct {
+    char text[COLUMNS][SUFFIX_MAX];
+    Py_ssize_t size[COLUMNS];
+} Suffixes;
+
+static Suffixes realtime_suffixes, interval_suffixes;
+static int configured;
 
 static PyObject *empty_text;
 
@@ -100,9 +109,9 @@ static int is_flag(const char *s, Py_ssize_t n, Py_ssize_t limit) {
 }
 
 /* the slot of a suffix, or -1 */
-static int slot_of(const char *s, Py_ssize_t n, const char *const *suffixes) {
+static int slot_of(const char *s, Py_ssize_t n, const Suffixes *suffixes) {
     for (int i = 0; i < COLUMNS; i++) {
-        if ((Py_ssize_t)strlen(suffixes[i]) == n && memcmp(s, suffixes[i], (size_t)n) == 0) {
+        if (suffixes->size[i] == n && memcmp(s, suffixes->text[i], (size_t)n) == 0) {
             return i;
         }
     }
@@ -205,7 +214,10 @@ static PyObject *sample_lines(PyObject *module, PyObject *const *args, Py_ssize_
     if (prefix == NULL || data_time == NULL || PyTuple_GET_SIZE(values) != count) {
         Py_RETURN_NONE;
     }
-    const char *const *suffixes = realtime ? REALTIME_SUFFIXES : INTERVAL_SUFFIXES;
+    if (!configured) {
+        Py_RETURN_NONE;
+    }
+    const Suffixes *suffixes = realtime ? &realtime_suffixes : &interval_suffixes;
     Group groups[MAX_GROUPS];
     int used = 0;
     Group *current = NULL;
@@ -271,7 +283,40 @@ error:
     return NULL;
 }
 
+static int take_suffixes(PyObject *given, Suffixes *into) {
+    if (!PyTuple_Check(given) || PyTuple_GET_SIZE(given) != COLUMNS) {
+        PyErr_Format(PyExc_ValueError, "configure() takes two tuples of %d suffixes", COLUMNS);
+        return -1;
+    }
+    for (int i = 0; i < COLUMNS; i++) {
+        Py_ssize_t size;
+        const char *text = ascii_of(PyTuple_GET_ITEM(given, i), &size);
+        if (text == NULL || size == 0 || size >= SUFFIX_MAX) {
+            PyErr_SetString(PyExc_ValueError, "a suffix is ASCII text of 1 to 15 characters");
+            return -1;
+        }
+        memcpy(into->text[i], text, (size_t)size);
+        into->size[i] = size;
+    }
+    return 0;
+}
+
+static PyObject *configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "configure(realtime_suffixes, interval_suffixes)");
+        return NULL;
+    }
+    if (take_suffixes(args[0], &realtime_suffixes) < 0 || take_suffixes(args[1], &interval_suffixes) < 0) {
+        configured = 0;
+        return NULL;
+    }
+    configured = 1;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL,
+     "configure(realtime_suffixes, interval_suffixes): the value columns' suffixes in column order"},
     {"sample_lines", (PyCFunction)(void (*)(void))sample_lines, METH_FASTCALL,
      "sample_lines(prefix, data_time, keys, values, realtime) -> (lines, meta) or None"},
     {NULL, NULL, 0, NULL},

@@ -135,7 +135,7 @@ class GroupWriter:
         self._ids_end = 0
         self._direct_paused_until = 0.0
         self._pending_blocks: list[int] = []
-        self._sources: dict[tuple[int | None, str, str, int | None], str] = {}  # see _render
+        self._origins: dict[tuple[int | None, str, str, int | None], str] = {}  # see _render
         self._formed = 0  # batches formed so far; the next one gets this number
         self._next_in_order = 0  # the batch whose post-commit work runs next (see _in_order)
         self._committed: dict[int, tuple[list[Pending], BatchResult] | None] = {}
@@ -445,9 +445,9 @@ class GroupWriter:
         other_parts: list[str] = []
         info: list[tuple[Any, ...]] = []
         meta_needed = bool(hooks.registered())
-        sources = self._sources
-        if len(sources) > 20_000:
-            sources.clear()
+        origins = self._origins
+        if len(origins) > 20_000:
+            origins.clear()
         last_at: datetime | None = None
         received = ""
         for p in batch:
@@ -456,14 +456,14 @@ class GroupWriter:
                 received = last_at.isoformat(sep=" ")
             # logger, MN, peer, gateway and connection: the same for every frame of a connection
             key = (p.logger_id, p.mn, p.peer, p.connection_id)
-            source = sources.get(key)
-            if source is None:
-                source = sources[key] = (
+            origin = origins.get(key)
+            if origin is None:
+                origin = origins[key] = (
                     f"{_int(p.logger_id)}\t{text_field(p.mn, 64)}\t{text_field(p.peer, 64)}\t{gateway}\t"
                     f"{_int(p.connection_id)}"
                 )
             raw_parts.append(
-                f"{p.frame_id}\t{received}\t{p.direction}\t{source}\t{_short(p.cn, 8)}\t{_short(p.qn, 24)}\t"
+                f"{p.frame_id}\t{received}\t{p.direction}\t{origin}\t{_short(p.cn, 8)}\t{_short(p.qn, 24)}\t"
                 f"{p.data_time or chr(92) + 'N'}\t{p.status}\t{json_field(p.warnings)}\t\\\\x{p.raw.hex()}\n"
             )
             if p.sample_lines:
